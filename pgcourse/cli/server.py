@@ -1,0 +1,104 @@
+"""Server commands: up, down, status, url, psql, doctor, lab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from .. import server as pg
+from ..errors import PgcourseError, ServerUnavailable
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("up", help="start the course's PostgreSQL (idempotent)")
+    p.add_argument("--backend", choices=["embedded", "docker"], help="force where Postgres comes from")
+    p.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the course's PostgreSQL; the data is kept").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="backend, version, URL and databases of the running server").set_defaults(func=cmd_status)
+    p = sub.add_parser("url", help="print the server URL (password included: for scripts)")
+    p.add_argument("database", nargs="?", help="a database on the server (default: postgres)")
+    p.add_argument("--sqlalchemy", action="store_true", help="postgresql+psycopg:// form for SQLAlchemy/%%sql")
+    p.set_defaults(func=cmd_url)
+    p = sub.add_parser("psql", help="open the bundled psql, connected", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to psql (e.g. -d ch04_indexes -c 'select 1')")
+    p.set_defaults(func=cmd_psql)
+    sub.add_parser("doctor", help="check Python, Docker, ports, disk and the server; say what to fix").set_defaults(func=cmd_doctor)
+    p = sub.add_parser("lab", help="start Postgres, seed the dataset, open JupyterLab on your workspace")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser (headless, CI)")
+    p.add_argument("--port", type=int, default=None, help="JupyterLab port (default: a free one from 8888)")
+    p.add_argument("--size", default=None, help="dataset size to seed (default: small)")
+    p.set_defaults(func=cmd_lab)
+
+
+def _report(startup: pg.Startup) -> None:
+    for note in startup.notes:
+        print(f"pgcourse: {note}")
+
+
+def cmd_up(args) -> int:
+    startup = pg.up(prefer=args.backend)
+    _report(startup)
+    print(f"pgcourse: PostgreSQL {startup.server.version()} ({startup.server.backend}) at {startup.server.masked_url}")
+    return 0
+
+
+def cmd_down(args) -> int:
+    print(f"pgcourse: {pg.down()}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    try:
+        server = pg.current()
+        version = server.version()
+    except ServerUnavailable as exc:
+        print("backend:  none running")
+        print(f"hint:     {str(exc).splitlines()[-1].strip()}")
+        return 3
+    print(f"backend:  {server.backend}")
+    print(f"version:  PostgreSQL {version}")
+    print(f"url:      {server.masked_url}")
+    with server.connect() as conn:
+        rows = conn.execute(
+            "SELECT datname, pg_size_pretty(pg_database_size(datname)), datistemplate "
+            "FROM pg_database WHERE datname NOT IN ('template0', 'template1') ORDER BY datname"
+        ).fetchall()
+    print("databases:")
+    for name, size, is_template in rows:
+        print(f"  {name:<28} {size:>10}{'  (template)' if is_template else ''}")
+    return 0
+
+
+def cmd_url(args) -> int:
+    server = pg.current()
+    url = server.url_for(args.database) if args.database else server.url
+    print(pg.sqlalchemy_url(url) if args.sqlalchemy else url)
+    return 0
+
+
+def cmd_psql(args) -> int:
+    server = pg.current()
+    psql = pg.client_bin_dir() / "psql"
+    return subprocess.call([str(psql), *args.args], env=server.client_env())
+
+
+def cmd_doctor(args) -> int:
+    from ..doctor import run_checks
+
+    problems = 0
+    for check in run_checks():
+        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
+        print(f"[{mark}] {check.name}: {check.detail}")
+        if check.fix:
+            print(f"       what to do: {check.fix}")
+        problems += check.status == "fail"
+    return 1 if problems else 0
+
+
+def cmd_lab(args) -> int:
+    from ..lab import run_lab
+
+    return run_lab(open_browser=not args.no_browser, port=args.port, size=args.size)

@@ -1,0 +1,55 @@
+"""Fixtures every test uses: one session-wide server, and fresh databases on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pgcourse.server import Server
+from pgcourse.server.ephemeral import choose_backend, ephemeral_server
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config) -> list[str]:
+    backend, why = choose_backend()
+    return [f"pgcourse test server: {backend} ({why})"]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory) -> Iterator[Server]:
+    """The session's PostgreSQL 18: URL, else testcontainers, else embedded in a temp folder."""
+    with ephemeral_server(tmp_path_factory.mktemp("pgserver")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_db(pg_server: Server) -> Iterator[str]:
+    """The name of a new empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_server.connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with pg_server.connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(pg_server: Server, fresh_db: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a fresh database."""
+    with pg_server.connect(fresh_db) as conn:
+        yield conn
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the `pgcourse` command against a private state folder."""
+    env = dict(os.environ)
+    env.pop("PGCOURSE_DATABASE_URL", None)
+    env.update(PGCOURSE_HOME=str(tmp_path / "home"), PGCOURSE_WORKSPACE=str(tmp_path / "workspace"))
+    return env
