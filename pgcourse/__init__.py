@@ -1,14 +1,27 @@
 """pgcourse: the machinery of a hands-on PostgreSQL 18 course.
 
-Notebooks use the small public surface re-exported here; everything else is in submodules
-(``pgcourse.server`` for where Postgres comes from, ``pgcourse.errors`` for the error classes).
+Notebooks use the small public surface re-exported here:
+
+    import pgcourse
+    ch = pgcourse.open_chapter("04")   # first cell: the chapter's own database, %sql connected
+    pgcourse.check("4.2")              # check an exercise against the real database
+
+Everything else lives in submodules: ``server`` (where Postgres comes from), ``datasets``,
+``chapter`` (a chapter's database lifecycle), ``checks`` (one module per chapter), ``plans``
+(EXPLAIN helpers), ``grading``, ``errors``.
 """
 
 from __future__ import annotations
 
 from . import errors
+from .api import answer, check
+from .chapter import Chapter, current_chapter, open_chapter, reset
 from .errors import PgcourseError, ServerUnavailable
+from .plans import Plan, explain
 
 __version__ = "0.1.0"
 
-__all__ = ["PgcourseError", "ServerUnavailable", "errors", "__version__"]
+__all__ = [
+    "Chapter", "PgcourseError", "Plan", "ServerUnavailable", "__version__", "answer", "check",
+    "current_chapter", "errors", "explain", "open_chapter", "reset",
+]

@@ -1,0 +1,239 @@
+"""A chapter's database lifecycle: clone from the seeded template, own it, reset it.
+
+Each chapter works in its own database (``chNN_slug``) cloned from the dataset template, as its
+own non-superuser role (``learner_chNN``) that owns the chapter's tables but cannot drop any
+database, read another chapter's, or outlive a statement timeout. ``open_chapter`` is the first
+cell of every notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import chapters
+from . import server as pg
+from .chapters import ChapterInfo
+from .errors import ChapterError
+
+#: Password of every learner role (local course servers only; the role can do nothing outside its chapter).
+LEARNER_PASSWORD = "learner"
+
+#: Overrides the chapter database name (the grader runs notebooks against its own copies).
+CHAPTER_DB_ENV = "PGCOURSE_CHAPTER_DB"
+
+#: Schema in every chapter database where saved answers live (written by the learner, read by checks).
+ANSWERS_SCHEMA = "pgcourse"
+
+
+def learner_role(info: ChapterInfo) -> str:
+    return f"learner_ch{info.number}"
+
+
+def database_for(info: ChapterInfo) -> str:
+    """The chapter's database name (``PGCOURSE_CHAPTER_DB`` wins, for grading)."""
+    return os.environ.get(CHAPTER_DB_ENV) or info.database
+
+
+def database_exists(server: pg.Server, dbname: str) -> bool:
+    with server.connect() as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone() is not None
+
+
+def ensure_learner_role(server: pg.Server, info: ChapterInfo) -> str:
+    """Create (or bring up to date) the chapter's learner role; return its name."""
+    role = learner_role(info)
+    ident = sql.Identifier(role)
+    with server.connect() as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOINHERIT").format(ident))
+        attributes = sql.SQL(" ".join(info.role_attributes))  # fixed keywords from chapters.py
+        conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {} {}").format(ident, sql.Literal(LEARNER_PASSWORD), attributes))
+        conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(info.statement_timeout)))
+        conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(ident))
+        for granted in info.granted_roles:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(granted), ident))
+    return role
+
+
+#: Hands every object of schema public to the learner role (identity sequences follow their table).
+_OWN_EVERYTHING = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT c.oid::regclass AS obj,
+           CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                          WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS kind
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+      AND NOT (c.relkind = 'S' AND EXISTS (
+            SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
+              AND d.deptype IN ('a', 'i')))
+      AND NOT c.relispartition
+  LOOP
+    EXECUTE format('ALTER %s %s OWNER TO %I', r.kind, r.obj, {role});
+  END LOOP;
+  FOR r IN SELECT t.oid::regtype AS obj FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c')
+             AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
+  LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO %I', r.obj, {role});
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS obj FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.obj, {role});
+  END LOOP;
+END $$;
+"""
+
+
+def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None = None, size: str | None = None) -> str:
+    """Clone the chapter database from the seeded template and hand it to the learner role."""
+    from . import datasets
+
+    dbname = dbname or database_for(info)
+    size = size or datasets.default_size()
+    datasets.ensure(server, size)
+    role = ensure_learner_role(server, info)
+    with server.connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(dbname), sql.Identifier(datasets.template_name(size))))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+        conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(dbname), sql.Identifier(role)))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(dbname), sql.Literal(f"pgcourse chapter {info.name}, dataset {size}")))
+    with server.connect(dbname) as conn:
+        conn.execute(_OWN_EVERYTHING.replace("{role}", sql.Literal(role).as_string(conn)))
+        conn.execute(sql.SQL("GRANT CREATE, USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(ANSWERS_SCHEMA)))
+        conn.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {}.answers (exercise text PRIMARY KEY, answer_sql text, "
+            "value jsonb, saved_at timestamptz NOT NULL DEFAULT now())").format(sql.Identifier(ANSWERS_SCHEMA)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT, INSERT, UPDATE, DELETE ON {0}.answers TO {1}").format(
+            sql.Identifier(ANSWERS_SCHEMA), sql.Identifier(role)))
+    return dbname
+
+
+def drop_database(server: pg.Server, dbname: str) -> None:
+    with server.connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
+    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    info = chapters.get(ref)
+    server = server or pg.current()
+    dbname = database_for(info)
+    drop_database(server, dbname)
+    return create_database(server, info, dbname=dbname, size=size)
+
+
+def learner_url(server: pg.Server, info: ChapterInfo, dbname: str) -> str:
+    """URL that logs in as the chapter's learner role (same host and port as the server)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(server.url_for(dbname))
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{learner_role(info)}:{LEARNER_PASSWORD}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass
+class Chapter:
+    """The open chapter: its server, database and roles; what notebooks and checks use."""
+
+    info: ChapterInfo
+    server: pg.Server
+    database: str
+    created: bool = False
+    _learner_conn: psycopg.Connection | None = field(default=None, repr=False)
+
+    @property
+    def role(self) -> str:
+        return learner_role(self.info)
+
+    @property
+    def url(self) -> str:
+        """The learner's URL (what the %sql magic uses)."""
+        return learner_url(self.server, self.info, self.database)
+
+    def admin(self) -> psycopg.Connection:
+        """A new superuser connection to the chapter database (for checks and set-up, not for learners)."""
+        return self.server.connect(self.database)
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection:
+        """A new connection as the learner role (what learner SQL runs as)."""
+        return pg.connect(self.url, **kwargs)
+
+    def conn(self) -> psycopg.Connection:
+        """A shared learner connection, reopened when it was closed or broken."""
+        if self._learner_conn is None or self._learner_conn.closed or self._learner_conn.broken:
+            self._learner_conn = self.connect()
+        return self._learner_conn
+
+    def query(self, query: str, params: Any = None) -> list[tuple]:
+        """Run SQL as the learner and return the rows (for small Python-side experiments)."""
+        cur = self.conn().execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+    def df(self, query: str, params: Any = None):
+        """Run SQL as the learner and return a pandas DataFrame."""
+        import pandas as pd
+
+        cur = self.conn().execute(query, params)
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+    def explain(self, query: str, params: Any = None, *, analyze: bool = True, buffers: bool = True):
+        """EXPLAIN (FORMAT JSON) of a query as the learner: a :class:`pgcourse.plans.Plan`."""
+        from .plans import explain
+
+        return explain(self.conn(), query, params, analyze=analyze, buffers=buffers)
+
+    def banner(self) -> str:
+        return (f"Chapter {self.info.number} · {self.info.title}: database {self.database}, "
+                f"you are {self.role} (statement timeout {self.info.statement_timeout})")
+
+
+_current: Chapter | None = None
+
+
+def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = None, magic: bool = True) -> Chapter:
+    """The first cell of every notebook: create or reuse the chapter database and connect %sql.
+
+    Returns the :class:`Chapter`, also kept as the current one for ``pgcourse.check``.
+    """
+    global _current
+    info = chapters.get(ref)
+    server = pg.current()
+    dbname = database_for(info)
+    if reset_db:
+        drop_database(server, dbname)
+    created = False
+    if not database_exists(server, dbname):
+        create_database(server, info, dbname=dbname, size=size)
+        created = True
+    else:
+        ensure_learner_role(server, info)
+    chapter = Chapter(info=info, server=server, database=dbname, created=created)
+    if magic:
+        from .magics import connect_sql_magic
+
+        connect_sql_magic(chapter)
+    _current = chapter
+    print(chapter.banner())
+    return chapter
+
+
+def current_chapter() -> Chapter:
+    """The chapter opened by the notebook's first cell."""
+    if _current is None:
+        raise ChapterError("no chapter is open.\n  what to do: run the notebook's first cell (pgcourse.open_chapter(...)).")
+    return _current

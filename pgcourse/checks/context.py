@@ -1,0 +1,206 @@
+"""What a check function receives: read access to the chapter database and comparison helpers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..plans import Plan, explain
+
+#: Limit for any statement a check runs (learner answers included).
+CHECK_STATEMENT_TIMEOUT_MS = 30_000
+
+
+class CheckFailed(Exception):
+    """Raised by a check: the answer is wrong (or missing). ``reason`` says why, ``hint`` what to try."""
+
+    def __init__(self, reason: str, hint: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass
+class SavedAnswer:
+    """What the learner saved with ``%%answer`` / ``pgcourse.answer``."""
+
+    sql: str | None
+    value: Any
+
+
+class CheckContext:
+    """Helpers for one check run on one chapter database (connections opened lazily, closed after)."""
+
+    def __init__(self, chapter, exercise_id: str):
+        self.chapter = chapter
+        self.exercise_id = exercise_id
+        self._admin: psycopg.Connection | None = None
+        self._learner: psycopg.Connection | None = None
+
+    # ---- connections -------------------------------------------------------------------------
+    @property
+    def admin(self) -> psycopg.Connection:
+        """Superuser connection to the chapter database (catalog reads, reference queries)."""
+        if self._admin is None:
+            self._admin = self.chapter.admin()
+            self._admin.execute(f"SET statement_timeout = {CHECK_STATEMENT_TIMEOUT_MS}")
+        return self._admin
+
+    @property
+    def learner(self) -> psycopg.Connection:
+        """Connection as the learner role: learner SQL runs with the learner's rights only."""
+        if self._learner is None:
+            self._learner = self.chapter.connect()
+            self._learner.execute(f"SET statement_timeout = {CHECK_STATEMENT_TIMEOUT_MS}")
+        return self._learner
+
+    def close(self) -> None:
+        for conn in (self._admin, self._learner):
+            if conn is not None and not conn.closed:
+                conn.close()
+
+    # ---- verdicts ----------------------------------------------------------------------------
+    @staticmethod
+    def fail(reason: str, hint: str = "") -> None:
+        raise CheckFailed(reason, hint)
+
+    def expect(self, condition: Any, reason: str, hint: str = "") -> None:
+        if not condition:
+            raise CheckFailed(reason, hint)
+
+    # ---- reading the database ----------------------------------------------------------------
+    def rows(self, query: str, params: Any = None) -> list[tuple]:
+        cur = self.admin.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+    def value(self, query: str, params: Any = None) -> Any:
+        row = self.admin.execute(query, params).fetchone()
+        return row[0] if row else None
+
+    def table_exists(self, name: str, schema: str = "public") -> bool:
+        return self.value("SELECT to_regclass(%s) IS NOT NULL", [f"{schema}.{name}"])
+
+    def columns(self, table: str, schema: str = "public") -> dict[str, dict]:
+        """Column name -> {type, not_null, default, generated, identity} from the catalog."""
+        rows = self.rows(
+            """SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                      pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', a.attidentity <> ''
+               FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+               WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
+               ORDER BY a.attnum""", [f"{schema}.{table}"])
+        return {r[0]: {"type": r[1], "not_null": r[2], "default": r[3], "generated": r[4], "identity": r[5]} for r in rows}
+
+    def indexes(self, table: str, schema: str = "public") -> list[dict]:
+        """Indexes of a table: name, method, key columns/expressions, INCLUDE columns, unique, predicate, valid."""
+        rows = self.rows(
+            """SELECT i.relname, am.amname, x.indisunique, x.indisvalid, x.indisprimary,
+                      pg_get_expr(x.indpred, x.indrelid), x.indnkeyatts,
+                      ARRAY(SELECT pg_get_indexdef(x.indexrelid, k + 1, true)
+                            FROM generate_subscripts(x.indkey, 1) AS k ORDER BY k),
+                      pg_get_indexdef(x.indexrelid)
+               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+               WHERE x.indrelid = to_regclass(%s) ORDER BY i.relname""", [f"{schema}.{table}"])
+        out = []
+        for name, method, unique, valid, primary, predicate, nkey, cols, definition in rows:
+            out.append({"name": name, "method": method, "unique": unique, "valid": valid, "primary": primary,
+                        "predicate": predicate, "keys": list(cols[:nkey]), "include": list(cols[nkey:]),
+                        "definition": definition})
+        return out
+
+    def constraints(self, table: str, schema: str = "public") -> list[dict]:
+        """Constraints of a table: name, type letter (p, u, f, c, x, n), definition, deferrable, validated."""
+        rows = self.rows(
+            """SELECT conname, contype, pg_get_constraintdef(oid), condeferrable, condeferred, convalidated
+               FROM pg_constraint WHERE conrelid = to_regclass(%s) ORDER BY conname""", [f"{schema}.{table}"])
+        return [{"name": r[0], "type": r[1], "definition": r[2], "deferrable": r[3], "deferred": r[4], "validated": r[5]}
+                for r in rows]
+
+    # ---- learner answers ---------------------------------------------------------------------
+    def answer(self, exercise_id: str | None = None) -> SavedAnswer:
+        """The learner's saved answer for this exercise (``%%answer``), or a failure saying how to save one."""
+        exercise_id = exercise_id or self.exercise_id
+        row = self.rows("SELECT answer_sql, value FROM pgcourse.answers WHERE exercise = %s", [exercise_id])
+        if not row or (row[0][0] is None and row[0][1] is None):
+            raise CheckFailed(f"no answer saved for {exercise_id} yet",
+                              f"write your SQL in the `%%answer {exercise_id}` cell and run it")
+        answer_sql, value = row[0]
+        if answer_sql is not None and not _strip_sql(answer_sql):
+            raise CheckFailed(f"the answer for {exercise_id} is empty", f"write your SQL in the `%%answer {exercise_id}` cell")
+        return SavedAnswer(answer_sql, value)
+
+    def run_answer(self, answer_sql: str | None = None) -> tuple[list[str], list[tuple]]:
+        """Run the saved answer SQL as the learner, read-only; return (column names, rows)."""
+        answer_sql = answer_sql if answer_sql is not None else self.answer().sql
+        with self.learner.transaction(force_rollback=True):
+            self.learner.execute("SET TRANSACTION READ ONLY")
+            cur = self.learner.execute(answer_sql)
+            if cur.description is None:
+                raise CheckFailed("your answer returns no rows at all (is it a SELECT?)", "the answer should be a query")
+            return [c.name for c in cur.description], cur.fetchall()
+
+    def same_rows(self, answer_sql: str, reference_sql: str, *, ordered: bool = False, conn: psycopg.Connection | None = None,
+                  what: str = "your query") -> None:
+        """Fail unless the answer returns the same rows as the reference (as a multiset, or in order)."""
+        _, got = self.run_answer(answer_sql) if conn is None else _run_readonly(conn, answer_sql)
+        expected = (conn or self.admin).execute(reference_sql).fetchall()
+        compare_rows(got, expected, ordered=ordered, what=what)
+
+    def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
+                settings: dict[str, str] | None = None) -> Plan:
+        """The plan of a query (as the learner by default, so it sees the learner's indexes and settings)."""
+        return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings)
+
+
+def _strip_sql(text: str) -> str:
+    """SQL without comments and whitespace (to tell an empty placeholder from an answer)."""
+    lines = [line.split("--", 1)[0] for line in text.splitlines()]
+    return "".join(lines).strip().strip(";").strip()
+
+
+def _run_readonly(conn: psycopg.Connection, query: str) -> tuple[list[str], list[tuple]]:
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET TRANSACTION READ ONLY")
+        cur = conn.execute(query)
+        return [c.name for c in cur.description], cur.fetchall()
+
+
+def _normal(value: Any) -> Any:
+    """Values compared loosely where types differ but meaning does not (Decimal vs int, json text)."""
+    from decimal import Decimal
+
+    if isinstance(value, (Decimal, float)) and value == int(value):
+        return int(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def compare_rows(got: list[tuple], expected: list[tuple], *, ordered: bool = False, what: str = "your query") -> None:
+    """Fail with a short, useful difference when two row sets differ."""
+    got_n = [tuple(_normal(v) for v in row) for row in got]
+    exp_n = [tuple(_normal(v) for v in row) for row in expected]
+    if got_n and exp_n and len(got_n[0]) != len(exp_n[0]):
+        raise CheckFailed(f"{what} returns {len(got_n[0])} columns; expected {len(exp_n[0])}",
+                          "check the SELECT list against the exercise text")
+    if ordered:
+        if got_n == exp_n:
+            return
+        if Counter(got_n) == Counter(exp_n):
+            raise CheckFailed(f"{what} returns the right rows in the wrong order", "check ORDER BY (and ties)")
+    elif Counter(got_n) == Counter(exp_n):
+        return
+    missing = Counter(exp_n) - Counter(got_n)
+    extra = Counter(got_n) - Counter(exp_n)
+    detail = f"{what} returns {len(got_n)} rows; expected {len(exp_n)}"
+    if missing:
+        detail += f"; e.g. missing {next(iter(missing))}"
+    elif extra:
+        detail += f"; e.g. unexpected {next(iter(extra))}"
+    raise CheckFailed(detail, "compare your filter and joins with the exercise text")

@@ -1,0 +1,109 @@
+"""IPython glue: the %sql magic connected as the chapter's learner, and the %%answer cell magic.
+
+``%%answer 4.2`` saves the cell's SQL as the learner's answer to exercise 4.2 (in the chapter
+database, where checks and the grader read it), then runs it like ``%%sql`` so the learner sees
+the result.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .server import sqlalchemy_url
+
+_SQL_CONFIG = {
+    "displaycon": False,   # no per-cell connection banner (differs by machine, breaks nbval)
+    "feedback": False,     # no "Done." / "N rows affected." chatter
+    "short_errors": False, # a broken statement raises, so a learner (and the grader) sees the error
+    "autopandas": False,
+    "displaylimit": 50,
+}
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+class SqlError(Exception):
+    """A statement the server rejected, shown as the server's message alone (no Python traceback).
+
+    It is still an exception, so the cell fails visibly and nbval and the grader see the error.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [f"\x1b[31mSQL error:\x1b[0m {self.args[0]}"]
+
+
+def _server_message(exc: BaseException) -> str:
+    """The server's own words from a SQLAlchemy/psycopg error, without SQLAlchemy's decorations."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    import psycopg
+
+    if isinstance(orig, psycopg.errors.QueryCanceled) and "statement timeout" in text:
+        text += "\n(the chapter's statement timeout stopped it: does the query run forever? try it with a LIMIT first)"
+    return text
+
+
+def sql_magic(line: str, cell: str | None = None):
+    """%sql / %%sql from ipython-sql, raising :class:`SqlError` with the server's message on failure."""
+    import contextlib
+    import io
+
+    from sqlalchemy.exc import DBAPIError
+
+    ip = _ipython()
+    original = ip.magics_manager.registry["SqlMagic"]
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):  # ipython-sql prints a full traceback before raising
+            result = original.execute(line, cell or "")
+    except DBAPIError as exc:
+        raise SqlError(_server_message(exc)) from None
+    print(captured.getvalue(), end="")
+    return result
+
+
+def connect_sql_magic(chapter) -> None:
+    """Load ipython-sql, configure it, connect it to the chapter as the learner; register %%answer."""
+    ip = _ipython()
+    if ip is None:
+        return
+    if "SqlMagic" not in ip.magics_manager.registry:
+        ip.run_line_magic("load_ext", "sql")
+    for key, value in _SQL_CONFIG.items():
+        ip.run_line_magic("config", f"SqlMagic.{key} = {value!r}")
+    ip.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
+    ip.register_magic_function(answer_magic, magic_kind="cell", magic_name="answer")
+    ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
+
+
+def save_answer(chapter, exercise_id: str, *, answer_sql: str | None = None, value: Any = None) -> None:
+    """Store an answer in the chapter database (upsert), as the learner."""
+    with chapter.connect() as conn:
+        conn.execute(
+            "INSERT INTO pgcourse.answers (exercise, answer_sql, value) VALUES (%s, %s, %s::jsonb) "
+            "ON CONFLICT (exercise) DO UPDATE SET answer_sql = EXCLUDED.answer_sql, value = EXCLUDED.value, saved_at = now()",
+            [exercise_id, answer_sql, None if value is None else json.dumps(value)],
+        )
+
+
+def answer_magic(line: str, cell: str):
+    """%%answer EXERCISE_ID: save this cell's SQL as your answer, then run it."""
+    from .chapter import current_chapter
+
+    exercise_id = line.strip()
+    if not exercise_id:
+        raise ValueError("usage: %%answer 4.2 (the exercise number) on the first line of the cell")
+    save_answer(current_chapter(), exercise_id, answer_sql=cell)
+    ip = _ipython()
+    body = "\n".join(l for l in cell.splitlines() if l.split("--", 1)[0].strip())
+    if not body.strip():
+        print(f"(answer {exercise_id} is still empty: write your SQL in this cell)")
+        return None
+    return ip.run_cell_magic("sql", "", cell)
