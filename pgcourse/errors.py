@@ -37,3 +37,11 @@ class DatasetError(PgcourseError):
 
 class ChapterError(PgcourseError):
     """A chapter name or chapter database problem."""
+
+
+class AuthoringError(PgcourseError):
+    """A solution notebook is malformed (unbalanced solution markers, unknown chapter)."""
+
+
+class GradingError(PgcourseError):
+    """A notebook cannot be graded at all (unreadable file, unknown chapter, no server)."""

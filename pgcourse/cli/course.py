@@ -1,0 +1,63 @@
+"""Course commands: build (learner notebooks from solutions), reset (a chapter's database), progress."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="write notebooks/ from solutions/ (solutions removed, outputs kept)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when notebooks/ is out of date")
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("reset", help="give a chapter a clean database (drop and re-clone it)")
+    p.add_argument("chapter", help="chapter number or name, e.g. 04 or 04_indexes")
+    p.add_argument("--size", default=None, help="dataset size (default: PGCOURSE_DATASET_SIZE or small)")
+    p.set_defaults(func=cmd_reset)
+    sub.add_parser("progress", help="which exercises you have passed, chapter by chapter").set_defaults(func=cmd_progress)
+
+
+def cmd_build(args) -> int:
+    from ..authoring import build
+
+    if args.check:
+        problems = build.stale_notebooks()
+        for problem in problems:
+            print(f"pgcourse: notebooks/{problem}")
+        if problems:
+            print("pgcourse: run `pgcourse build` and commit notebooks/")
+            return 1
+        print("pgcourse: notebooks/ is up to date")
+        return 0
+    changed = build.build_all()
+    for name in changed:
+        print(f"pgcourse: wrote notebooks/{name}")
+    if not changed:
+        print("pgcourse: notebooks/ was already up to date")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    import time
+
+    from ..chapter import reset
+
+    started = time.monotonic()
+    dbname = reset(args.chapter, size=args.size)
+    print(f"pgcourse: {dbname} is fresh ({time.monotonic() - started:.1f} s); re-run the notebook from the top")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    from .. import progress
+
+    rows = progress.summary()
+    if not rows:
+        print("pgcourse: no chapter has exercises yet")
+        return 0
+    total_done = total = 0
+    for chapter, done, count, ids in rows:
+        bar = "#" * done + "." * (count - done)
+        print(f"{chapter.name:<24} {done:>2}/{count:<2} [{bar}]  {', '.join(ids) if ids else ''}".rstrip())
+        total_done, total = total_done + done, total + count
+    print(f"{'total':<24} {total_done:>2}/{total:<2}")
+    return 0
