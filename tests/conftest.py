@@ -46,6 +46,35 @@ def db(pg_server: Server, fresh_db: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture(scope="session")
+def course_server(pg_server: Server) -> Server:
+    """The session server with the dataset template chapters clone (``datasets.default_size()``) seeded."""
+    from pgcourse import datasets
+
+    datasets.ensure(pg_server, datasets.default_size())
+    return pg_server
+
+
+@pytest.fixture
+def make_chapter(course_server: Server):
+    """Factory: ``make_chapter("04")`` opens a chapter in a new database of its own, dropped after the test."""
+    from pgcourse import chapter as chapter_db
+    from pgcourse.chapters import get
+
+    made: list[str] = []
+
+    def make(ref: str, size: str | None = None) -> chapter_db.Chapter:
+        info = get(ref)
+        name = f"t_{info.database}_{uuid.uuid4().hex[:8]}"
+        chapter_db.create_database(course_server, info, dbname=name, size=size)
+        made.append(name)
+        return chapter_db.Chapter(info=info, server=course_server, database=name)
+
+    yield make
+    for name in made:
+        chapter_db.drop_database(course_server, name)
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running the `pgcourse` command against a private state folder."""

@@ -36,11 +36,15 @@ class SavedAnswer:
 class CheckContext:
     """Helpers for one check run on one chapter database (connections opened lazily, closed after)."""
 
-    def __init__(self, chapter, exercise_id: str):
+    def __init__(self, chapter, exercise_id: str, *, timeout_ms: int | None = None):
         self.chapter = chapter
         self.exercise_id = exercise_id
+        #: per-statement limit (the grader lowers it to its own statement timeout)
+        self.timeout_ms = min(timeout_ms or CHECK_STATEMENT_TIMEOUT_MS, CHECK_STATEMENT_TIMEOUT_MS)
         self._admin: psycopg.Connection | None = None
         self._learner: psycopg.Connection | None = None
+        self._sample: psycopg.Connection | None = None
+        self._sample_admin: psycopg.Connection | None = None
 
     # ---- connections -------------------------------------------------------------------------
     @property
@@ -48,7 +52,7 @@ class CheckContext:
         """Superuser connection to the chapter database (catalog reads, reference queries)."""
         if self._admin is None:
             self._admin = self.chapter.admin()
-            self._admin.execute(f"SET statement_timeout = {CHECK_STATEMENT_TIMEOUT_MS}")
+            self._admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._admin
 
     @property
@@ -56,11 +60,34 @@ class CheckContext:
         """Connection as the learner role: learner SQL runs with the learner's rights only."""
         if self._learner is None:
             self._learner = self.chapter.connect()
-            self._learner.execute(f"SET statement_timeout = {CHECK_STATEMENT_TIMEOUT_MS}")
+            self._learner.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._learner
 
+    @property
+    def sample(self) -> psycopg.Connection:
+        """Connection as the learner to the second sample dataset (``pgcourse_sample``, read-only)."""
+        if self._sample is None:
+            from ..chapter import learner_url
+            from ..server import connect
+            from .sample import ensure_sample
+
+            dbname = ensure_sample(self.chapter.server, self.chapter.role)
+            self._sample = connect(learner_url(self.chapter.server, self.chapter.info, dbname))
+            self._sample.execute(f"SET statement_timeout = {self.timeout_ms}")
+        return self._sample
+
+    @property
+    def sample_admin(self) -> psycopg.Connection:
+        """Superuser connection to the sample dataset (reference queries there)."""
+        if self._sample_admin is None:
+            from .sample import ensure_sample
+
+            self._sample_admin = self.chapter.server.connect(ensure_sample(self.chapter.server, self.chapter.role))
+            self._sample_admin.execute(f"SET statement_timeout = {self.timeout_ms}")
+        return self._sample_admin
+
     def close(self) -> None:
-        for conn in (self._admin, self._learner):
+        for conn in (self._admin, self._learner, self._sample, self._sample_admin):
             if conn is not None and not conn.closed:
                 conn.close()
 
@@ -150,6 +177,12 @@ class CheckContext:
         expected = (conn or self.admin).execute(reference_sql).fetchall()
         compare_rows(got, expected, ordered=ordered, what=what)
 
+    def same_rows_on_sample(self, answer_sql: str, reference_sql: str, *, ordered: bool = False) -> None:
+        """Fail unless the answer also matches the reference on the second sample dataset (no hard-coding)."""
+        _, got = _run_readonly(self.sample, answer_sql)
+        expected = self.sample_admin.execute(reference_sql).fetchall()
+        compare_rows(got, expected, ordered=ordered, what="on a second sample dataset, your query")
+
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
                 settings: dict[str, str] | None = None) -> Plan:
         """The plan of a query (as the learner by default, so it sees the learner's indexes and settings)."""
@@ -166,6 +199,8 @@ def _run_readonly(conn: psycopg.Connection, query: str) -> tuple[list[str], list
     with conn.transaction(force_rollback=True):
         conn.execute("SET TRANSACTION READ ONLY")
         cur = conn.execute(query)
+        if cur.description is None:
+            raise CheckFailed("your answer returns no rows at all (is it a SELECT?)", "the answer should be a query")
         return [c.name for c in cur.description], cur.fetchall()
 
 
