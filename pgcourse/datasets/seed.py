@@ -1,0 +1,244 @@
+"""Seeding a size into its template database, and the template's lifecycle.
+
+A size is seeded into ``pgcourse_<size>__building``; only after every table is loaded, indexed,
+vacuumed and checksummed is it renamed to ``pgcourse_<size>``, flagged as a template and given
+its completion marker (a JSON comment with the data version and checksums), in one transaction.
+So an interrupted seed leaves at most a ``__building`` database, which the next run drops:
+nothing half-built ever looks complete. An advisory lock keeps two seeders of one size apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from tqdm import tqdm
+
+from ..errors import DatasetError
+from ..server import Server
+from . import copybin, manifest, schema
+from .sizes import check_size, template_name
+from .tables import TableLoad, all_loads
+from .world import World
+
+MARKER_KEY = "pgcourse_dataset"
+
+
+def building_name(size: str) -> str:
+    return f"{template_name(size)}__building"
+
+
+def data_version() -> str:
+    """A hash of everything that decides the rows: schema SQL, generator code, numpy's version.
+
+    A template seeded by another version is stale and gets rebuilt by :func:`ensure`.
+    """
+    h = hashlib.sha256(schema.sources().encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("tables/*.py"), *(here / n for n in ("copybin.py", "world.py", "words.py", "timeline.py", "sizes.py"))]):
+        h.update(path.read_bytes())
+    h.update(np.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class TableTiming:
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class SeedReport:
+    """What :func:`ensure` did. ``seeded`` is False when the template was already complete."""
+
+    size: str
+    template: str
+    seeded: bool
+    rows: dict[str, int]
+    seconds: float = 0.0
+    tables: dict[str, TableTiming] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)  # load, constraints, vacuum, checksums
+    manifest_differences: list[str] = field(default_factory=list)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.total_rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def matches_manifest(self) -> bool:
+        return not self.manifest_differences
+
+    def summary(self) -> str:
+        if not self.seeded:
+            return f"{self.template} is already seeded ({self.total_rows:,} rows); nothing to do"
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+        return (f"seeded {self.template}: {self.total_rows:,} rows in {self.seconds:.1f} s "
+                f"({self.rows_per_second / 1e6:.2f} M rows/s; {phases})")
+
+
+def read_marker(conn: psycopg.Connection, dbname: str) -> dict | None:
+    """The completion marker of a template database, or None (absent, half-built, or foreign)."""
+    row = conn.execute("SELECT datistemplate, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                       [dbname]).fetchone()
+    if row is None or not row[0] or not row[1]:
+        return None
+    try:
+        marker = json.loads(row[1])
+    except json.JSONDecodeError:
+        return None
+    return marker if isinstance(marker, dict) and MARKER_KEY in marker else None
+
+
+def is_seeded(server: Server, size: str) -> bool:
+    """True when ``pgcourse_<size>`` exists, was completed, and by this version of the data."""
+    with server.connect() as conn:
+        marker = read_marker(conn, template_name(size))
+    return marker is not None and marker.get("data_version") == data_version()
+
+
+def _drop(conn: psycopg.Connection, dbname: str) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+    if exists:
+        conn.execute(f'ALTER DATABASE "{dbname}" IS_TEMPLATE false')
+        conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+
+
+def _lock_key(size: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"pgcourse-seed-{size}".encode()).digest()[:8], "big", signed=True)
+
+
+def _progress(table: str, estimate: int):
+    return tqdm(total=estimate, desc=f"{table:<12}", unit=" rows", unit_scale=True, leave=False,
+                disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+def _load_table(conn: psycopg.Connection, load: TableLoad, ddl: str) -> TableTiming:
+    """CREATE TABLE and COPY FREEZE in one transaction: no WAL-heavy hint-bit rewrite later."""
+    started = time.perf_counter()
+    rows = 0
+    with _progress(load.table, load.estimate) as bar, conn.transaction():
+        conn.execute(ddl)
+        with conn.cursor().copy(f"COPY {load.table} ({', '.join(load.columns)}) FROM STDIN (FORMAT BINARY, FREEZE)") as cp:
+            cp.write(copybin.HEADER)
+            for n, data in load.chunks():
+                cp.write(data)
+                rows += n
+                bar.update(n)
+            cp.write(copybin.TRAILER)
+        if "id" in load.columns and load.table not in ("user_stats",):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{load.table}', 'id'), %s, true)", [max(rows, 1)])
+    return TableTiming(rows, time.perf_counter() - started)
+
+
+#: two connections: the machine has two cores, and while one backend parses COPY data the
+#: other table's rows are being generated in numpy (which releases the GIL)
+WORKERS = 2
+
+
+def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
+    """Run ``run(conn, job)`` for each job on WORKERS connections; results in job order."""
+    from concurrent.futures import ThreadPoolExecutor
+    import queue
+
+    conns: queue.SimpleQueue = queue.SimpleQueue()
+    opened = []
+    for _ in range(min(WORKERS, len(jobs)) or 1):
+        conn = server.connect(dbname)
+        conn.execute("SET synchronous_commit = off")
+        opened.append(conn)
+        conns.put(conn)
+
+    def task(job):
+        conn = conns.get()
+        try:
+            return run(conn, job)
+        finally:
+            conns.put(conn)
+
+    try:
+        with ThreadPoolExecutor(len(opened)) as pool:
+            return list(pool.map(task, jobs))
+    finally:
+        for conn in opened:
+            conn.close()
+
+
+def build(server: Server, dbname: str, size: str) -> tuple[dict[str, TableTiming], dict[str, float]]:
+    """Create the tables of ``size`` in the existing empty database ``dbname``, load, index, vacuum."""
+    world = World(size)
+    ddl = schema.table_sql()
+    loads = all_loads(world)
+    missing = {l.table for l in loads} ^ set(ddl)
+    if missing:
+        raise DatasetError(f"datasets/schema/tables.sql and the generators disagree on {sorted(missing)}.\n  what to do: add a `-- table:` section or a generator.")
+    with server.connect(dbname) as conn:
+        conn.execute(schema.setup_sql())
+    t0 = time.perf_counter()
+    biggest_first = sorted(loads, key=lambda l: -l.estimate)
+    done = _in_parallel(server, dbname, biggest_first, lambda conn, l: (l.table, _load_table(conn, l, ddl[l.table])))
+    timings = {l.table: dict(done)[l.table] for l in loads}
+    t1 = time.perf_counter()
+    statements = schema.constraint_statements()
+    for group in ([s for s in statements if "FOREIGN KEY" not in s], [s for s in statements if "FOREIGN KEY" in s]):
+        _in_parallel(server, dbname, group, lambda conn, statement: conn.execute(statement))
+    t2 = time.perf_counter()
+    with server.connect(dbname) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    t3 = time.perf_counter()
+    return timings, {"load": t1 - t0, "constraints": t2 - t1, "vacuum": t3 - t2}
+
+
+def ensure(server: Server, size: str, *, force: bool = False) -> SeedReport:
+    """Seed ``pgcourse_<size>`` unless it is already complete (or ``force``); idempotent."""
+    check_size(size)
+    template = template_name(size)
+    building = building_name(size)
+    with server.connect() as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", [_lock_key(size)])
+        try:
+            marker = read_marker(admin, template)
+            if marker and marker.get("data_version") == data_version() and not force:
+                rows = {t: v["rows"] for t, v in marker.get("tables", {}).items()}
+                return SeedReport(size, template, seeded=False, rows=rows,
+                                  manifest_differences=manifest.differences(marker.get("tables", {}), manifest.expected(size)))
+            started = time.perf_counter()
+            _drop(admin, building)  # left over by an interrupted seed
+            admin.execute(f'CREATE DATABASE "{building}" TEMPLATE template0')
+            try:
+                timings, phases = build(server, building, size)
+                t = time.perf_counter()
+                tables = manifest.compute(server, building, list(timings))
+                phases["checksums"] = time.perf_counter() - t
+                _drop(admin, template)
+                marker = {MARKER_KEY: size, "data_version": data_version(), "tables": tables}
+                with admin.transaction():
+                    admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+                    admin.execute(f'ALTER DATABASE "{template}" IS_TEMPLATE true')
+                    admin.execute(f"COMMENT ON DATABASE \"{template}\" IS {sql.quote(json.dumps(marker, sort_keys=True))}")
+            except BaseException:
+                try:
+                    _drop(admin, building)
+                except psycopg.Error:
+                    pass  # the next run drops it
+                raise
+            return SeedReport(size, template, seeded=True, rows={t: v["rows"] for t, v in tables.items()},
+                              seconds=time.perf_counter() - started, tables=timings, phases=phases,
+                              manifest_differences=manifest.differences(tables, manifest.expected(size)))
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(size)])

@@ -1,0 +1,59 @@
+"""Maintainer commands (not for learners):
+
+    python -m pgcourse.datasets.tools manifest tiny   # seed tiny and record it in datasets/manifest.json
+    python -m pgcourse.datasets.tools readme          # regenerate the README's diagram and reference
+
+Both use the running course server (``pgcourse up``) or PGCOURSE_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..server import Server, current
+from . import diagram, manifest, seed
+from .schema import datasets_dir
+from .sizes import SIZES, check_size, template_name
+
+
+def row_table() -> str:
+    """Markdown table of row counts per size, from the committed manifest."""
+    sizes = manifest.load().get("sizes", {})
+    names = [s for s in SIZES if s in sizes]
+    tables = sorted({t for s in names for t in sizes[s]["tables"]})
+    lines = ["| table | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for t in tables:
+        lines.append(f"| {t} | " + " | ".join(f"{sizes[s]['tables'][t]['rows']:,}" for s in names) + " |")
+    lines.append("| **total** | " + " | ".join(f"{sum(v['rows'] for v in sizes[s]['tables'].values()):,}" for s in names) + " |")
+    return "\n".join(lines)
+
+
+def readme_section(server: Server, size: str = "tiny") -> str:
+    """The generated part of datasets/README.md, read from the catalog of a seeded template."""
+    seed.ensure(server, size)
+    with server.connect(template_name(size)) as conn:
+        return diagram.generated_section(conn, row_table())
+
+
+def main(argv: list[str]) -> int:
+    server = current()
+    if argv[:1] == ["manifest"]:
+        size = check_size(argv[1])
+        report = seed.ensure(server, size, force="--force" in argv)
+        print(report.summary())
+        with server.connect() as conn:
+            marker = seed.read_marker(conn, template_name(size))
+        manifest.write(size, marker["tables"])
+        print(f"recorded {size} in {manifest.manifest_path()}")
+        return 0
+    if argv[:1] == ["readme"]:
+        path = datasets_dir() / "README.md"
+        path.write_text(diagram.replace_section(path.read_text(), readme_section(server)))
+        print(f"rewrote the generated section of {path}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
