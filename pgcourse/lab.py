@@ -30,7 +30,7 @@ def _seed(server: pg.Server, size: str | None) -> None:
         from . import datasets
     except ImportError:
         return
-    datasets.ensure(server, size or datasets.DEFAULT_SIZE)
+    datasets.ensure(server, size or datasets.default_size())
 
 
 def run_lab(open_browser: bool = True, port: int | None = None, size: str | None = None) -> int:

@@ -101,11 +101,15 @@ def connect(url: str, *, autocommit: bool = True, **kwargs) -> psycopg.Connectio
 
 def explain_connect_error(url: str, exc: Exception) -> str:
     """One or two lines that say why a connection failed and what to do about it."""
-    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    main = [line for line in lines if not line.startswith(("DETAIL", "HINT"))]
+    text = (main[-1] if main else type(exc).__name__).split("FATAL:", 1)[-1].strip()
     where = mask_password(url)
     low = str(exc).lower()
     if "password authentication failed" in low or "no password supplied" in low:
         hint = "check the password in the URL (PGCOURSE_DATABASE_URL or .env)."
+    elif "connect privilege" in low or "permission denied for database" in low:
+        hint = "this role may not connect to that database; use the chapter's own database."
     elif "does not exist" in low and "database" in low:
         hint = "create that database or point the URL at an existing one."
     elif "timeout" in low or "timed out" in low:
