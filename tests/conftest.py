@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pgcourse.server import Server
-from pgcourse.server.ephemeral import choose_backend, ephemeral_server
+from pgcourse.server.ephemeral import choose_backend
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -22,10 +22,14 @@ def pytest_report_header(config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory) -> Iterator[Server]:
-    """The session's PostgreSQL 18: URL, else testcontainers, else embedded in a temp folder."""
-    with ephemeral_server(tmp_path_factory.mktemp("pgserver")) as server:
-        yield server
+def pg_server(request) -> Server:
+    """The session's PostgreSQL 18: URL, else testcontainers, else embedded in a temp folder.
+
+    Shared with the nbval run of solutions/ (root conftest.py) through :mod:`pgcourse.testing`.
+    """
+    from pgcourse.testing import session_server
+
+    return session_server(request.config)
 
 
 @pytest.fixture

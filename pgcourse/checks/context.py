@@ -154,7 +154,8 @@ class CheckContext:
         row = self.rows("SELECT answer_sql, value FROM pgcourse.answers WHERE exercise = %s", [exercise_id])
         if not row or (row[0][0] is None and row[0][1] is None):
             raise CheckFailed(f"no answer saved for {exercise_id} yet",
-                              f"write your SQL in the `%%answer {exercise_id}` cell and run it")
+                              f"write your answer in the exercise's answer cell (`%%answer {exercise_id}` or "
+                              f"`pgcourse.answer(\"{exercise_id}\", ...)`) and run it")
         answer_sql, value = row[0]
         if answer_sql is not None and not _strip_sql(answer_sql):
             raise CheckFailed(f"the answer for {exercise_id} is empty", f"write your SQL in the `%%answer {exercise_id}` cell")

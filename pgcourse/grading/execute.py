@@ -1,0 +1,142 @@
+"""Run a notebook headless, surviving what learners' notebooks do: errors, endless cells, dead kernels, floods.
+
+Only what grading needs is kept from the run: error names and messages, and how much each cell
+printed (outputs themselves are dropped as they arrive). The notebook file is never written.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from .report import Incident
+
+#: A cell that printed more than this is reported as "huge output".
+MAX_OUTPUT_BYTES = 1_000_000
+#: Kernel restarts (after a dead kernel or a timeout) before the rest of the notebook is given up.
+MAX_RESTARTS = 3
+#: Cells with these tags are not run (as under nbval / nbclient).
+SKIP_TAGS = {"nbval-skip", "skip-execution"}
+
+_EXERCISE_REFS = (
+    re.compile(r"^\s*%%answer\s+(\S+)", re.M),
+    re.compile(r"pgcourse\.(?:answer|check)\(\s*[\"']([\w.]+)[\"']"),
+)
+
+
+def exercises_in(source: str) -> list[str]:
+    """Exercise ids a cell answers or checks (``%%answer 4.2``, ``pgcourse.answer("4.2", ...)``, ``check``)."""
+    found: list[str] = []
+    for pattern in _EXERCISE_REFS:
+        found += [m for m in pattern.findall(source) if m not in found]
+    return found
+
+
+class _CourseKernelManager(AsyncKernelManager):
+    """Always this Python (the course's venv), whatever kernelspecs the machine has installed."""
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                          display_name="pgcourse grading", language="python")
+
+
+class _GradingClient(NotebookClient):
+    """nbclient that counts output bytes per cell, keeps no output, and remembers each cell's error (short)."""
+
+    def __init__(self, nb: NotebookNode, **kw):
+        super().__init__(nb, on_cell_executed=self._keep_error, **kw)
+        self.output_bytes: dict[int, int] = defaultdict(int)
+        self.errors: dict[int, str] = {}
+
+    def _keep_error(self, cell, cell_index: int, execute_reply: dict) -> None:
+        """The execute reply says whether a cell failed, even when no error output was sent (UsageError)."""
+        content = execute_reply.get("content", {})
+        if content.get("status") == "error":
+            self.errors[cell_index] = f"{content.get('ename', 'Error')}: {str(content.get('evalue', ''))[:500]}".strip()
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(v) for v in content.get("data", {}).values() if isinstance(v, str))
+        self.output_bytes[cell_index] += size
+        return None
+
+
+def _code_cells(nb: NotebookNode) -> list[int]:
+    return [i for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and cell.source.strip() and not SKIP_TAGS & set(cell.metadata.get("tags", []))]
+
+
+def _opener(nb: NotebookNode, code: list[int]) -> int | None:
+    """The cell that opens the chapter (re-run after a kernel restart)."""
+    return next((i for i in code if "open_chapter(" in nb.cells[i].source), code[0] if code else None)
+
+
+def _incident(kind: str, message: str, nb: NotebookNode, index: int) -> Incident:
+    refs = exercises_in(nb.cells[index].source)
+    return Incident(kind, message, cell=index + 1, exercise=refs[0] if refs else None)
+
+
+def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_timeout: float,
+                     on_restart: Callable[[], None] = lambda: None) -> list[Incident]:
+    """Run every code cell in order; return what went wrong, cell by cell (cells are numbered from 1)."""
+    code = _code_cells(nb)
+    opener = _opener(nb, code)
+    incidents: list[Incident] = []
+    pos, restarts = 0, 0
+    while pos < len(code):
+        client = _GradingClient(nb, timeout=int(cell_timeout), allow_errors=True, interrupt_on_timeout=False,
+                                kernel_manager_class=_CourseKernelManager, shutdown_kernel="immediate",
+                                startup_timeout=60, resources={"metadata": {"path": str(cwd)}})
+        try:
+            with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
+                if restarts and opener is not None and opener < code[pos]:
+                    client.execute_cell(nb.cells[opener], opener)  # the chapter again, in the new kernel
+                while pos < len(code):
+                    index = code[pos]
+                    pos += 1
+                    try:
+                        client.execute_cell(nb.cells[index], index)
+                    except CellTimeoutError:
+                        incidents.append(_incident("timeout", f"ran longer than the {cell_timeout:g} s cell timeout and was "
+                                                   "stopped; the kernel was restarted", nb, index))
+                        break
+                    except DeadKernelError:
+                        incidents.append(_incident("dead_kernel", "the kernel died here; it was restarted and the "
+                                                   "chapter reopened", nb, index))
+                        break
+                    finally:
+                        _collect(client, nb, index, incidents)
+        except (RuntimeError, TimeoutError) as exc:  # the kernel did not even start
+            incidents.append(Incident("dead_kernel", f"the kernel could not start ({exc})"))
+            break
+        if pos < len(code):
+            on_restart()
+            restarts += 1
+            if restarts > MAX_RESTARTS:
+                for index in code[pos:]:
+                    incidents.append(_incident("not_run", f"not run: the kernel was restarted {MAX_RESTARTS} times", nb, index))
+                break
+    return incidents
+
+
+def _collect(client: _GradingClient, nb: NotebookNode, index: int, incidents: list[Incident]) -> None:
+    """Turn a cell's errors and output volume into incidents, then drop its outputs."""
+    cell = nb.cells[index]
+    expected = "raises-exception" in cell.metadata.get("tags", [])  # the error is the lesson
+    if index in client.errors and not expected:
+        incidents.append(_incident("error", client.errors[index], nb, index))
+    size = client.output_bytes.get(index, 0)
+    if size > MAX_OUTPUT_BYTES:
+        incidents.append(_incident("huge_output", f"printed {size / 1e6:.1f} MB; the grader kept none of it", nb, index))
+    cell.outputs = []
