@@ -1,0 +1,46 @@
+"""`pgcourse reset` and `pgcourse progress` from a terminal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def _run(env, *args):
+    return subprocess.run([sys.executable, "-m", "pgcourse", *args], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_reset_gives_a_clean_chapter_database(course_server, cli_env):
+    env = dict(cli_env, PGCOURSE_DATABASE_URL=course_server.url, PGCOURSE_CHAPTER_DB="t_reset_ch00")
+    try:
+        assert _run(env, "reset", "00").returncode == 0
+        with course_server.connect("t_reset_ch00") as conn:
+            conn.execute("CREATE TABLE leftover (id int)")
+        done = _run(env, "reset", "00")
+        assert done.returncode == 0 and "t_reset_ch00 is fresh" in done.stdout
+        with course_server.connect("t_reset_ch00") as conn:
+            assert conn.execute("SELECT to_regclass('leftover')").fetchone()[0] is None
+    finally:
+        with course_server.connect() as conn:
+            conn.execute('DROP DATABASE IF EXISTS "t_reset_ch00" WITH (FORCE)')
+
+
+def test_progress_lists_passed_exercises_per_chapter(cli_env):
+    home = Path(cli_env["PGCOURSE_HOME"])
+    home.mkdir(parents=True)
+    (home / "progress.json").write_text(json.dumps({"00_getting_started": {
+        "0.1": {"status": "passed"}, "0.2": {"status": "failed"}, "0.4": {"status": "passed"}}}))
+    done = _run(cli_env, "progress")
+    assert done.returncode == 0
+    line = next(l for l in done.stdout.splitlines() if l.startswith("00_getting_started"))
+    assert " 2/4 " in line and "0.1, 0.4" in line
+
+
+def test_unknown_chapter_is_a_short_error(cli_env):
+    done = _run(cli_env, "reset", "77")
+    assert done.returncode == 1 and "no chapter" in done.stderr and "Traceback" not in done.stderr
