@@ -7,8 +7,12 @@ the result.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from typing import Any
+
+from IPython.core.magic import no_var_expand
 
 from .server import sqlalchemy_url
 
@@ -50,18 +54,32 @@ def _server_message(exc: BaseException) -> str:
     return text
 
 
-def sql_magic(line: str, cell: str | None = None):
-    """%sql / %%sql from ipython-sql, raising :class:`SqlError` with the server's message on failure."""
-    import contextlib
-    import io
+@contextlib.contextmanager
+def _sql_as_written(ip):
+    """Stop ipython-sql from expanding ``{...}`` and ``$...`` as Python inside SQL.
 
+    Unchecked, a regex quantifier ``{2,}`` became ``(2,)`` and a ``$$``-quoted function body
+    lost a dollar (the guide's own bug, reintroduced by the tool). Python values still reach SQL
+    as bind parameters: ``:name``.
+    """
+    ip.var_expand = lambda cmd, depth=0, formatter=None: cmd
+    try:
+        yield
+    finally:
+        del ip.var_expand  # back to the class's method
+
+
+@no_var_expand
+def sql_magic(line: str, cell: str | None = None):
+    """%sql / %%sql from ipython-sql, sent as written, raising :class:`SqlError` with the server's message."""
     from sqlalchemy.exc import DBAPIError
 
     ip = _ipython()
     original = ip.magics_manager.registry["SqlMagic"]
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stdout(captured):  # ipython-sql prints a full traceback before raising
+        # ipython-sql prints a full traceback before raising: keep the server's message only
+        with _sql_as_written(ip), contextlib.redirect_stdout(captured):
             result = original.execute(line, cell or "")
     except DBAPIError as exc:
         raise SqlError(_server_message(exc)) from None
@@ -93,6 +111,7 @@ def save_answer(chapter, exercise_id: str, *, answer_sql: str | None = None, val
         )
 
 
+@no_var_expand
 def answer_magic(line: str, cell: str):
     """%%answer EXERCISE_ID: save this cell's SQL as your answer, then run it."""
     from .chapter import current_chapter

@@ -1,0 +1,74 @@
+"""The %sql, %%sql and %%answer magics in a real kernel: SQL as written, errors as the server's words."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_cells(pg_server):
+    """Run cells in one kernel on a chapter database of their own; return each cell's outputs."""
+
+    def run(*sources: str) -> list[list[dict]]:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("import pgcourse\nch = pgcourse.open_chapter('13')"),
+                    *(nbformat.v4.new_code_cell(s) for s in sources)]
+        env = {"PGCOURSE_DATABASE_URL": pg_server.url, "PGCOURSE_DATASET_SIZE": "tiny",
+               "PGCOURSE_CHAPTER_DB": "magics_ch13"}
+        import os
+
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        return [c.outputs for c in nb.cells[1:]]
+
+    yield run
+    from pgcourse.chapter import drop_database
+
+    drop_database(pg_server, "magics_ch13")
+
+
+def _text(outputs: list[dict]) -> str:
+    return "".join(o.get("data", {}).get("text/plain", "") or o.get("text", "") for o in outputs)
+
+
+def test_sql_is_sent_as_written_and_python_values_bind_by_name(run_cells):
+    line, cell = run_cells(
+        "x = 5\n%sql SELECT 'a{2,}' AS re, '$x' AS d, :x AS bound",
+        "%%sql\nCREATE FUNCTION plus_one(a int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN $1 + 1; END $$;\n"
+        "SELECT plus_one(41), 'abb' ~ '^ab{2,}$' AS regex_kept",
+    )
+    assert _text(line) == "[('a{2,}', '$x', 5)]"
+    assert _text(cell) == "[(42, True)]"
+
+
+def test_a_broken_statement_raises_the_servers_message_without_a_traceback(run_cells):
+    (outputs,) = run_cells("%%sql\nSELECT * FROM no_such_table")
+    (error,) = [o for o in outputs if o["output_type"] == "error"]
+    assert error["ename"] == "SqlError"
+    assert error["evalue"].startswith('relation "no_such_table" does not exist')
+    assert "sqlalche" not in str(outputs) and "Traceback" not in str(outputs)
+
+
+def test_a_runaway_query_is_stopped_by_the_statement_timeout_with_advice(run_cells):
+    (outputs,) = run_cells("%%sql\nSET statement_timeout = 300;\nSELECT pg_sleep(10)")
+    (error,) = [o for o in outputs if o["output_type"] == "error"]
+    assert "canceling statement due to statement timeout" in error["evalue"]
+    assert "LIMIT" in error["evalue"]
+
+
+def test_answer_saves_the_cell_and_runs_it(run_cells, pg_server):
+    outputs, empty = run_cells("%%answer 13.5\nSELECT count(*) FROM roles", "%%answer 13.6\n-- YOUR SQL HERE")
+    assert _text(outputs).startswith("[(")
+    assert "still empty" in _text(empty)
+    with pg_server.connect("magics_ch13") as conn:
+        saved = dict(conn.execute("SELECT exercise, answer_sql FROM pgcourse.answers").fetchall())
+    assert {k: v.strip() for k, v in saved.items()} == {"13.5": "SELECT count(*) FROM roles", "13.6": "-- YOUR SQL HERE"}
