@@ -130,6 +130,23 @@ def test_2_3_local_days(ch):
     passes(ch, "2.3")
 
 
+def test_2_3_rejects_hard_coded_counts(ch):
+    """Counts typed in from this database fail on the second sample dataset (the tests' chapter
+    database is tiny, like the sample, so one order is deleted here to make the two differ)."""
+    from pgcourse.checks.context import CheckContext
+
+    if not hasattr(CheckContext, "sample"):
+        pytest.skip("no second sample dataset in this version of the checks framework")
+    run(ch, "DELETE FROM orders WHERE id = (SELECT min(id) FROM orders WHERE created_at >= '2024-03-09 00:00 America/New_York')")
+    with ch.connect() as conn:
+        rows = conn.execute(c02.LOCAL_DAYS_REFERENCE).fetchall()
+    values = ", ".join(f"('{day}'::date, {n})" for day, n in rows)
+    answer(ch, "2.3", f"SELECT * FROM (VALUES {values}) AS v(day, n) ORDER BY 1")
+    fails(ch, "2.3", "on a second sample dataset")
+    answer(ch, "2.3", RIGHT_DAYS)
+    passes(ch, "2.3")
+
+
 def test_2_3_rejects_an_answer_that_only_works_in_new_york_sessions(ch):
     with ch.connect() as conn:  # in a New York session this query looks right...
         conn.execute("SET TimeZone = 'America/New_York'")
