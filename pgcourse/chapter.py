@@ -9,6 +9,7 @@ cell of every notebook.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +31,35 @@ CHAPTER_DB_ENV = "PGCOURSE_CHAPTER_DB"
 ANSWERS_SCHEMA = "pgcourse"
 
 
+#: A workshop learner's name: on a shared server each learner gets their own databases and roles.
+LEARNER_ENV = "PGCOURSE_LEARNER"
+
+_LEARNER_NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
+
+
+def learner_name() -> str | None:
+    """``PGCOURSE_LEARNER`` (validated: it becomes part of database and role names), or None."""
+    name = os.environ.get(LEARNER_ENV, "").strip()
+    if not name:
+        return None
+    if not _LEARNER_NAME.fullmatch(name):
+        raise ChapterError(f"{LEARNER_ENV}={name!r} is not usable in database names.\n"
+                           "  what to do: use 1-20 lowercase letters, digits or _, starting with a letter (e.g. alice).")
+    return name
+
+
 def learner_role(info: ChapterInfo) -> str:
-    return f"learner_ch{info.number}"
+    """The chapter's learner role: ``learner_chNN``, or ``<learner>_chNN`` in a workshop."""
+    return f"{learner_name() or 'learner'}_ch{info.number}"
 
 
 def database_for(info: ChapterInfo) -> str:
-    """The chapter's database name (``PGCOURSE_CHAPTER_DB`` wins, for grading)."""
-    return os.environ.get(CHAPTER_DB_ENV) or info.database
+    """The chapter's database: ``PGCOURSE_CHAPTER_DB`` (grading) wins, then ``<learner>_chNN_slug``, then ``chNN_slug``."""
+    override = os.environ.get(CHAPTER_DB_ENV)
+    if override:
+        return override
+    name = learner_name()
+    return f"{name}_{info.database}" if name else info.database
 
 
 def database_exists(server: pg.Server, dbname: str) -> bool:
@@ -136,13 +159,13 @@ def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None =
     return create_database(server, info, dbname=dbname, size=size)
 
 
-def learner_url(server: pg.Server, info: ChapterInfo, dbname: str) -> str:
+def learner_url(server: pg.Server, info: ChapterInfo, dbname: str, role: str | None = None) -> str:
     """URL that logs in as the chapter's learner role (same host and port as the server)."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(server.url_for(dbname))
     host = parts.hostname or "127.0.0.1"
-    netloc = f"{learner_role(info)}:{LEARNER_PASSWORD}@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{role or learner_role(info)}:{LEARNER_PASSWORD}@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -154,16 +177,17 @@ class Chapter:
     server: pg.Server
     database: str
     created: bool = False
+    #: the learner role, fixed when the chapter is opened (a later PGCOURSE_LEARNER change does not move it)
+    role: str = ""
     _learner_conn: psycopg.Connection | None = field(default=None, repr=False)
 
-    @property
-    def role(self) -> str:
-        return learner_role(self.info)
+    def __post_init__(self) -> None:
+        self.role = self.role or learner_role(self.info)
 
     @property
     def url(self) -> str:
         """The learner's URL (what the %sql magic uses)."""
-        return learner_url(self.server, self.info, self.database)
+        return learner_url(self.server, self.info, self.database, self.role)
 
     def admin(self) -> psycopg.Connection:
         """A new superuser connection to the chapter database (for checks and set-up, not for learners)."""

@@ -98,3 +98,27 @@ def test_an_unknown_chapter_says_which_exist():
     with pytest.raises(ChapterError, match="04_indexes"):
         chapters.get("99")
     assert chapters.get("4") == chapters.get("04_indexes") == chapters.get("ch04_indexes")
+
+
+def test_workshop_learners_on_one_server_get_their_own_databases_and_roles(course_env, monkeypatch):
+    opened = {}
+    for name in ("alice", "bob"):
+        monkeypatch.setenv("PGCOURSE_LEARNER", name)
+        opened[name] = pgcourse.open_chapter("12", reset_db=True, magic=False)
+    try:
+        alice, bob = opened["alice"], opened["bob"]
+        assert (alice.database, alice.role) == ("alice_ch12_backup", "alice_ch12")
+        assert (bob.database, bob.role) == ("bob_ch12_backup", "bob_ch12")
+        alice.query("DROP TABLE events")
+        assert bob.query("SELECT to_regclass('events') IS NOT NULL")[0][0]
+        with pytest.raises(ServerUnavailable, match="permission denied"):
+            pgcourse.server.connect(learner_url(course_env, bob.info, alice.database).replace("alice_ch12:", "bob_ch12:"))
+    finally:
+        for chapter in opened.values():
+            drop_database(course_env, chapter.database)
+
+
+def test_a_learner_name_that_cannot_be_a_database_name_is_refused(course_env, monkeypatch):
+    monkeypatch.setenv("PGCOURSE_LEARNER", "Robert'); DROP")
+    with pytest.raises(ChapterError, match="lowercase letters"):
+        pgcourse.open_chapter("12", magic=False)
