@@ -320,7 +320,7 @@ def test_3_5_quantifier_mangled_by_the_sql_magic_fails(ch):
     run(ch, *SIGNUPS_SETUP, EMAIL_FIX[0],
         r"ALTER TABLE newsletter_signups DROP CONSTRAINT chk_email_format, "
         r"ADD CONSTRAINT chk_email_format CHECK (email ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z](2,)$') NOT VALID")
-    failed(check(ch, "3.5"), "is rejected")
+    failed(check(ch, "3.5"), "is rejected", "%%sql")
 
 
 # ---- 3.6 composite unique ----------------------------------------------------------------------------------
@@ -496,3 +496,9 @@ def test_3_10_renumbering_the_legacy_orders_fails(ch):
     run(ch, LEGACY_SETUP, "UPDATE orders SET order_number = 'ORD-9' || lpad(id::text, 7, '0') WHERE order_number LIKE 'LEGACY-%'",
         NOT_VALID.replace(" NOT VALID", ""))
     failed(check(ch, "3.10"), "legacy orders", "gone or renumbered")
+
+
+def test_3_10_quantifier_mangled_by_the_sql_magic_fails_with_the_trap_in_the_hint(ch):
+    # what `%%sql` makes of '[0-9]{8}': '[0-9]8'
+    run(ch, LEGACY_SETUP, NOT_VALID.replace("{8}", "8"))
+    failed(check(ch, "3.10"), "well-formed", "%%sql")
