@@ -157,7 +157,8 @@ def partial_refunds(ctx: CheckContext) -> str:
     """The refunds query is answered from an index that holds refunded orders only."""
     plan, used = _served_by(ctx, "orders", REFUNDS_QUERY)
     ctx.expect(used, "no index can answer the refunds query: it still reads all of orders",
-               "CREATE INDEX ... ON orders (updated_at) WHERE status = 'refunded'")
+               "an index can hold some rows only (CREATE INDEX ... WHERE <condition>): which rows does the "
+               "query want, and in which order?")
     partial = [ix for ix in used if ix["predicate"]]
     if not partial:
         ctx.fail(f"the query uses {used[0]['name']}, which indexes every order although only 1.5% are refunded",
@@ -192,14 +193,15 @@ def composite_order(ctx: CheckContext) -> str:
             ctx.fail(f"{wrong_order[0]['name']} starts with created_at: to find one user's orders it must walk "
                      "through everybody's orders in that time range",
                      "put the column compared with = first (user_id), then the column of the range and the ORDER BY")
-        ctx.fail("no index on orders starts with (user_id, created_at)",
-                 "CREATE INDEX ... ON orders (user_id, created_at): equality column first, then the range/ORDER BY column")
+        ctx.fail("no index on orders starts with the two columns these queries need, in the order they need them",
+                 "a composite index is sorted by its first column, then by the second within each value of the "
+                 "first: which column do both queries compare with =, and which one do they range over or sort by?")
     ctx.expect(latest_used and not latest.has("Sort") and not latest.has("Incremental Sort"),
                "the latest-orders query still sorts the user's orders (a Sort node in its plan)",
-               "an index on (user_id, created_at) returns one user's orders already in created_at order")
+               "an index on (equality column, ORDER BY column) returns one user's orders already in order")
     ctx.expect(both, f"the two queries use different indexes ({', '.join(sorted(latest_used)) or 'none'} and "
                      f"{', '.join(sorted(count_used)) or 'none'}): one composite index can serve both",
-               "CREATE INDEX ... ON orders (user_id, created_at)")
+               "keep one index whose first two columns fit both queries, and drop the indexes that compete with it")
     name = sorted(both)[0]
     ctx.expect(name in {ix["name"] for ix in candidates},
                f"both queries use {name}, but it does not start with (user_id, created_at)",
@@ -226,9 +228,9 @@ def index_only(ctx: CheckContext) -> str:
         if any(ix["keys"] and _mentions(ix["keys"][0], "user_id") for ix in indexes.values()):
             ctx.fail("an index finds the user's rows, but the query also reads status and total_amount, "
                      "which are not in it: every row is fetched from the table",
-                     "add them to the index: CREATE INDEX ... ON order_archive (user_id) INCLUDE (status, total_amount)")
+                     "an index can carry columns it is not sorted by: CREATE INDEX ... (key column) INCLUDE (...)")
         ctx.fail(f"no index on order_archive answers the query (the plan: {', '.join(kinds)})",
-                 "CREATE INDEX ... ON order_archive (user_id) INCLUDE (status, total_amount)")
+                 "an index on the filtered column that also carries (INCLUDE) every column the query reads")
     if not all(plan.has("Index Only Scan") for plan in plans):
         ctx.fail(f"the index covers the query, but the plan is {', '.join(kinds)}, not an Index Only Scan",
                  "the planner expects to visit the table for every row because no page is marked all-visible yet: "
@@ -250,10 +252,10 @@ def expression_email(ctx: CheckContext) -> str:
         plain = [ix["name"] for ix in ctx.indexes("users") if ix["keys"] == ["email"]]
         if plain:
             ctx.fail(f"{plain[0]} indexes email as typed; the query compares lower(email), so it cannot use it",
-                     "index the expression itself: CREATE INDEX ... ON users (lower(email))")
+                     "an index on an expression serves a query that compares the same expression")
         ctx.fail("no index can answer lower(email) = ... for all users: users_email_live_key only holds live users "
                  "(WHERE deleted_at IS NULL) and the query does not say deleted_at IS NULL",
-                 "CREATE INDEX ... ON users (lower(email))")
+                 "an index on the expression the query compares, without a WHERE that leaves users out")
     ix = used[0]
     return f"the lookup uses {ix['name']} on ({', '.join(ix['keys'])})"
 
@@ -270,12 +272,12 @@ def gin_metadata(ctx: CheckContext) -> str:
         ctx.fail(f"the @> query uses {names}, but no index answers metadata ? 'gift_wrap'",
                  "jsonb_path_ops indexes paths to values, not keys: it serves @> only. The default "
                  "operator class (jsonb_ops) serves ?, ?|, ?& and @>" if path_ops else
-                 "CREATE INDEX ... ON products USING gin (metadata)")
+                 "a GIN index with the default operator class (jsonb_ops) serves both ? and @>")
     ctx.expect(contains and has_key, "no index answers these metadata queries: each one reads all products",
-               "CREATE INDEX ... ON products USING gin (metadata)")
+               "a GIN index on the jsonb column; mind the operator class: which one serves both @> and ?")
     common = [ix for ix in contains if ix in has_key]
     ctx.expect(common, "the two queries use two different indexes: one GIN index with the default operator class "
-                       "serves both", "CREATE INDEX ... ON products USING gin (metadata)")
+                       "serves both", "drop the jsonb_path_ops index: the default one answers @> too")
     return f"both queries use {common[0]['name']} ({common[0]['method']})"
 
 
@@ -306,7 +308,8 @@ def one_open_cart(ctx: CheckContext) -> str:
     with conn.transaction(force_rollback=True):
         refused = _try_insert(conn, ins, [with_open, None])
         ctx.expect(refused, f"user {with_open} already has an open cart, and a second open cart was accepted",
-                   "a unique index on carts (user_id) that only holds open carts: ... WHERE checked_out_at IS NULL")
+                   "a UNIQUE index can hold some rows only: make user_id unique among the rows "
+                   "WHERE checked_out_at IS NULL (a NULL is never equal to another NULL in a plain UNIQUE)")
         too_strict = _try_insert(conn, ins, [with_open, "2025-12-31 12:30+00"])
         ctx.expect(too_strict is None, f"a checked-out cart for user {with_open} was refused ({too_strict}): "
                                        "users may have many checked-out carts",
@@ -316,7 +319,7 @@ def one_open_cart(ctx: CheckContext) -> str:
                    "the rule is one open cart per user, not per table: index (user_id)")
         second_open = _try_insert(conn, ins, [without_open, None])
         ctx.expect(second_open, "a user without an open cart could open two at once",
-                   "make the partial index UNIQUE")
+                   "the index must be UNIQUE to refuse the second one")
     return "a second open cart is refused; checked-out carts are not limited"
 
 
@@ -334,7 +337,8 @@ def fk_index(ctx: CheckContext) -> str:
     ctx.expect(deleted and deleted > 0, "deleting an order did not delete its items", "keep the ON DELETE CASCADE foreign key")
     ctx.expect(seq == 0, "deleting one order still reads all of order_items: the foreign key's cascade "
                          "(DELETE FROM order_items WHERE order_id = ...) has no index to use",
-               "PostgreSQL does not index the referencing column for you: CREATE INDEX ... ON order_items (order_id)")
+               "PostgreSQL does not index the referencing column for you: the cascade looks the items up "
+               "by order_items (order_id)")
     names = [ix["name"] for ix in ctx.indexes("order_items") if ix["keys"] and _mentions(ix["keys"][0], "order_id")]
     return f"deleting an order finds its items through {names[0] if names else 'an index'} (0 sequential scans)"
 
@@ -376,13 +380,14 @@ def brin_events(ctx: CheckContext) -> str:
     """The one-day events query is answered by a BRIN index on occurred_at."""
     _, used = _served_by(ctx, "events", EVENTS_DAY_QUERY)
     ctx.expect(used, "no index answers the one-day query: it reads all of events",
-               "CREATE INDEX ... ON events USING brin (occurred_at)")
+               "events is appended in time order: a BRIN index (CREATE INDEX ... USING brin (...)) on the time column")
     brin = [ix for ix in used if ix["method"] == "brin"]
     if not brin:
         ix = used[0]
         ctx.fail(f"the query uses {ix['name']}, a {ix['method']} index of {_size(ctx, ix['name'])}; the exercise "
                  "asks for BRIN, which does the same job here in a few dozen kB",
-                 "occurred_at grows with the row's position: CREATE INDEX ... ON events USING brin (occurred_at)")
+                 "occurred_at grows with the row's position in the table, so a BRIN index (the min and max "
+                 "per range of pages) finds a day as well, at a fraction of the size")
     return f"the one-day query reads the BRIN index {brin[0]['name']}"
 
 

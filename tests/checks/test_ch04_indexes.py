@@ -84,7 +84,7 @@ def test_4_1_partial_indexes_pass(ch, ddl):
 
 
 def test_4_1_nothing_done_fails(ch):
-    _fails(ch, "4.1", "reads all of orders", "WHERE status = 'refunded'")
+    _fails(ch, "4.1", "reads all of orders", "WHERE <condition>")
 
 
 def test_4_1_a_full_index_on_status_fails_as_not_partial(ch):
@@ -108,7 +108,7 @@ def test_4_2_user_then_created_at_passes(ch, ddl):
 
 
 def test_4_2_nothing_done_fails(ch):
-    _fails(ch, "4.2", "(user_id, created_at)")
+    _fails(ch, "4.2", "no index on orders starts with", "compare with =")
 
 
 def test_4_2_wrong_column_order_fails(ch):
@@ -118,7 +118,7 @@ def test_4_2_wrong_column_order_fails(ch):
 
 def test_4_2_a_column_between_fails(ch):
     _sql(ch, "CREATE INDEX orders_user_status_created ON orders (user_id, status, created_at)")
-    _fails(ch, "4.2", "(user_id, created_at)")
+    _fails(ch, "4.2", "no index on orders starts with")
 
 
 # ---- 4.3 covering index and VACUUM ----------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_4_5_default_gin_passes(ch, ddl):
 
 
 def test_4_5_nothing_done_fails(ch):
-    _fails(ch, "4.5", "no index answers", "gin")
+    _fails(ch, "4.5", "no index answers", "GIN")
 
 
 def test_4_5_jsonb_path_ops_fails_on_key_existence(ch):
