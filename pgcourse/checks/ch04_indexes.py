@@ -20,7 +20,6 @@ import psycopg
 
 from ..plans import Plan, PlanNode
 from . import CheckContext, exercise
-from .context import CheckFailed
 
 # ---- the queries and set-up cells of the notebook (it shows this text verbatim; a test checks) ----
 
