@@ -126,8 +126,7 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
     datasets.ensure(server, size)
     role = ensure_learner_role(server, info)
     with server.connect() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(dbname), sql.Identifier(datasets.template_name(size))))
+        datasets.clone(conn, size, dbname)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
         conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(dbname), sql.Identifier(role)))

@@ -23,8 +23,7 @@ def ensure_sample(server, role: str) -> str:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SAMPLE_DB]).fetchone() is None:
             datasets.ensure(server, SAMPLE_SIZE)
             try:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                    sql.Identifier(SAMPLE_DB), sql.Identifier(datasets.template_name(SAMPLE_SIZE))))
+                datasets.clone(conn, SAMPLE_SIZE, SAMPLE_DB)
             except psycopg.errors.DuplicateDatabase:
                 pass  # another check made it meanwhile
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(SAMPLE_DB)))

@@ -4,7 +4,7 @@
     datasets.ensure(server, "small")      # seed pgcourse_small once (idempotent)
     datasets.verify(server, "small")      # row counts and checksums vs datasets/manifest.json
 
-Chapters clone ``pgcourse_<size>`` with ``CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY``.
+Chapters clone ``pgcourse_<size>`` with :func:`clone` (``CREATE DATABASE ... TEMPLATE ...``).
 The schema is in ``datasets/schema/``; what each table holds and why is in ``datasets/README.md``.
 """
 
@@ -16,12 +16,20 @@ from ..errors import DatasetError
 from ..server import Server
 from . import manifest
 from .seed import SeedReport, data_version, ensure, is_seeded, read_marker
-from .sizes import DEFAULT_SIZE, SIZES, check_size, default_size, template_name
+from .sizes import CLONE_STRATEGY, DEFAULT_SIZE, SIZES, check_size, default_size, template_name
 
 __all__ = [
-    "DEFAULT_SIZE", "SIZES", "SeedReport", "Status", "VerifyReport", "default_size", "ensure",
+    "DEFAULT_SIZE", "SIZES", "SeedReport", "Status", "VerifyReport", "clone", "default_size", "ensure",
     "is_seeded", "status", "template_name", "verify",
 ]
+
+
+def clone(conn, size: str, dbname: str) -> None:
+    """``CREATE DATABASE dbname`` from the seeded template of ``size`` (no one may be connected to the template)."""
+    from psycopg import sql
+
+    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+        sql.Identifier(dbname), sql.Identifier(template_name(size)), sql.SQL(CLONE_STRATEGY[check_size(size)])))
 
 
 @dataclass

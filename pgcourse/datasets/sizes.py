@@ -54,6 +54,12 @@ def default_size() -> str:
     return value
 
 
+#: How chapters clone each template. FILE_COPY copies files after a checkpoint (fastest for the
+#: large ones); WAL_LOG copies block by block without one, several times faster for `tiny`,
+#: whose clones the tests make by the dozen (measured: 0.37 s vs 0.8-1.7 s on a busy server).
+CLONE_STRATEGY = {"tiny": "WAL_LOG", "small": "FILE_COPY", "large": "FILE_COPY"}
+
+
 def template_name(size: str) -> str:
     """The template database chapters clone: ``pgcourse_<size>``."""
     return f"pgcourse_{check_size(size)}"

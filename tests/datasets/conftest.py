@@ -22,7 +22,7 @@ def tiny_clone(pg_server: Server, tiny) -> Iterator[psycopg.Connection]:
     """A connection to a fresh clone of pgcourse_tiny, made the way chapters make theirs."""
     name = f"t_tiny_{uuid.uuid4().hex[:10]}"
     with pg_server.connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE pgcourse_tiny STRATEGY FILE_COPY')
+        datasets.clone(conn, "tiny", name)
     try:
         with pg_server.connect(name) as conn:
             yield conn
