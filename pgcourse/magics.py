@@ -99,6 +99,11 @@ def connect_sql_magic(chapter) -> None:
     ip.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
     ip.register_magic_function(answer_magic, magic_kind="cell", magic_name="answer")
     ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
+    # Each statement on its own, as psql sends it: VACUUM and CREATE INDEX CONCURRENTLY work in a
+    # cell (SQLAlchemy would otherwise wrap them in a transaction, which they refuse).
+    from sql.connection import Connection
+
+    Connection.current.internal_connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def save_answer(chapter, exercise_id: str, *, answer_sql: str | None = None, value: Any = None) -> None:

@@ -50,6 +50,12 @@ def test_sql_is_sent_as_written_and_python_values_bind_by_name(run_cells):
     assert _text(cell) == "[(42, True)]"
 
 
+def test_statements_that_refuse_a_transaction_run_in_a_cell(run_cells):
+    vacuum, concurrently = run_cells("%sql VACUUM (ANALYZE) roles",
+                                     "%sql CREATE INDEX CONCURRENTLY roles_name_ix ON roles (name)")
+    assert not [o for o in vacuum + concurrently if o["output_type"] == "error"]
+
+
 def test_a_broken_statement_raises_the_servers_message_without_a_traceback(run_cells):
     (outputs,) = run_cells("%%sql\nSELECT * FROM no_such_table")
     (error,) = [o for o in outputs if o["output_type"] == "error"]
