@@ -158,6 +158,16 @@ def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None =
     return create_database(server, info, dbname=dbname, size=size)
 
 
+def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[str, str]:
+    """Environment for a notebook kernel run headless (grading, recording) on its own chapter database."""
+    env = dict(os.environ)
+    env.update(PGCOURSE_DATABASE_URL=server.url, PGCOURSE_CHAPTER_DB=dbname, PGCOURSE_HOME=str(home),
+               PGCOURSE_PROJECT=str(pg.project_root()), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    if size:
+        env["PGCOURSE_DATASET_SIZE"] = size
+    return env
+
+
 def learner_url(server: pg.Server, info: ChapterInfo, dbname: str, role: str | None = None) -> str:
     """URL that logs in as the chapter's learner role (same host and port as the server)."""
     from urllib.parse import urlsplit, urlunsplit

@@ -49,7 +49,7 @@ def run_lab(open_browser: bool = True, port: int | None = None, size: str | None
     env = dict(os.environ, PGCOURSE_PROJECT=str(pg.project_root()), PGCOURSE_HOME=str(pg.state_dir()),
                JUPYTER_TOKEN=token)
     cmd = [
-        sys.executable, "-m", "jupyterlab", f"--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         f"--ServerApp.root_dir={report.path}",
         "--ServerApp.port_retries=0",
     ]

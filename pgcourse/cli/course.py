@@ -1,4 +1,4 @@
-"""Course commands: build (learner notebooks from solutions), reset (a chapter's database), progress."""
+"""Course commands: build and record (for authors), reset (a chapter's database), progress."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="write notebooks/ from solutions/ (solutions removed, outputs kept)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when notebooks/ is out of date")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("record", help="for authors: run solutions/NN_*.ipynb on a fresh database and save its outputs")
+    p.add_argument("chapters", nargs="+", help="chapter numbers or names, e.g. 04 or 04_indexes")
+    p.add_argument("--size", default=None, help="dataset size (default: PGCOURSE_DATASET_SIZE or small, what nbval uses)")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("reset", help="give a chapter a clean database (drop and re-clone it)")
     p.add_argument("chapter", help="chapter number or name, e.g. 04 or 04_indexes")
     p.add_argument("--size", default=None, help="dataset size (default: PGCOURSE_DATASET_SIZE or small)")
@@ -33,6 +37,24 @@ def cmd_build(args) -> int:
         print(f"pgcourse: wrote notebooks/{name}")
     if not changed:
         print("pgcourse: notebooks/ was already up to date")
+    return 0
+
+
+def cmd_record(args) -> int:
+    import time
+
+    from .. import chapters
+    from .. import server as pg
+    from ..authoring.build import solutions_dir
+    from ..authoring.record import record
+
+    server = pg.current()
+    for ref in args.chapters:
+        path = solutions_dir() / chapters.get(ref).notebook
+        started = time.monotonic()
+        record(path, server, size=args.size)
+        print(f"pgcourse: recorded solutions/{path.name} ({time.monotonic() - started:.0f} s); "
+              "now run `pgcourse build` and the nbval tests")
     return 0
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
-import sys
 
 from .. import server as pg
-from ..errors import PgcourseError, ServerUnavailable
+from ..errors import ServerUnavailable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

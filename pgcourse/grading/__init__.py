@@ -7,7 +7,6 @@ never read, so nothing a notebook prints can change a grade.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
@@ -21,7 +20,6 @@ from ..authoring.build import chapter_of
 from ..chapters import ChapterInfo
 from ..checks import exercises_for, run_check
 from ..errors import PgcourseError
-from ..server import project_root
 from ..server.base import Server
 from .execute import execute_notebook, exercises_in
 from .report import ExerciseGrade, GradeReport, Incident, NotebookGrade
@@ -48,15 +46,6 @@ def _stop_learner_sessions(server: Server, dbname: str) -> None:
                      [dbname])
 
 
-def _kernel_env(server: Server, dbname: str, size: str | None, home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(PGCOURSE_DATABASE_URL=server.url, PGCOURSE_CHAPTER_DB=dbname, PGCOURSE_HOME=str(home),
-               PGCOURSE_PROJECT=str(project_root()), PYDEVD_DISABLE_FILE_VALIDATION="1")
-    if size:
-        env["PGCOURSE_DATASET_SIZE"] = size
-    return env
-
-
 def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
                    statement_timeout: str | None = None) -> NotebookGrade:
     """Grade one notebook in a database of its own (dropped afterwards); never raises for a learner's mistake."""
@@ -79,7 +68,7 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
                 sql.Identifier(chapter_db.learner_role(info)), sql.Identifier(dbname), sql.Literal(limit)))
         with tempfile.TemporaryDirectory(prefix="pgcourse-grade-") as home:
             grade.incidents = execute_notebook(
-                nb, env=_kernel_env(server, dbname, size, Path(home)), cwd=path.resolve().parent,
+                nb, env=chapter_db.kernel_env(server, dbname, size, Path(home)), cwd=path.resolve().parent,
                 cell_timeout=cell_timeout, on_restart=lambda: _stop_learner_sessions(server, dbname))
         _stop_learner_sessions(server, dbname)
         opened = chapter_db.Chapter(info=info, server=server, database=dbname)
