@@ -12,7 +12,7 @@ from psycopg import errors, sql
 
 from ..lint import Finding, lint_catalog
 from . import CheckContext, exercise
-from .context import CheckFailed, compare_rows
+from .context import CheckFailed, attempt, compare_rows
 
 # ---- shared helpers -----------------------------------------------------------------------------
 
@@ -57,16 +57,6 @@ def _leading_indexes(ctx: CheckContext, table: str, column: str) -> list[str]:
     """Valid indexes of ``table`` whose first key column is ``column`` (any method, partial excluded)."""
     return [ix["name"] for ix in ctx.indexes(table)
             if ix["valid"] and ix["keys"] and ix["keys"][0] == column and ix["predicate"] is None]
-
-
-def _learner_try(conn: psycopg.Connection, statement: str | sql.Composable, params=None) -> Exception | None:
-    """Run a statement as the learner inside a savepoint; return the error (rolled back) or None."""
-    try:
-        with conn.transaction():
-            conn.execute(statement, params)
-    except psycopg.Error as exc:
-        return exc
-    return None
 
 
 # ---- 1.1 naming ---------------------------------------------------------------------------------
@@ -154,7 +144,7 @@ def signup_outcomes(conn: psycopg.Connection) -> list[bool]:
         conn.execute(SIGNUPS_DDL.replace("CREATE TABLE signups", "CREATE TEMPORARY TABLE signups", 1)
                      + " ON COMMIT DROP")
         for _, statement in SIGNUP_INSERTS:
-            outcomes.append(_learner_try(conn, statement) is None)
+            outcomes.append(attempt(conn, statement) is None)
     return outcomes
 
 
@@ -270,7 +260,7 @@ def many_to_many(ctx: CheckContext) -> str:
     with conn.transaction(force_rollback=True):
         pair = conn.execute(sql.SQL("SELECT {p}, {t} FROM product_tags LIMIT 1").format(
             p=sql.Identifier(pcol), t=sql.Identifier(tcol))).fetchone()
-        dup = _learner_try(conn, sql.SQL("INSERT INTO product_tags ({p}, {t}) VALUES (%s, %s)").format(
+        dup = attempt(conn, sql.SQL("INSERT INTO product_tags ({p}, {t}) VALUES (%s, %s)").format(
             p=sql.Identifier(pcol), t=sql.Identifier(tcol)), pair)
         ctx.expect(dup is not None, "the same tag could be attached to the same product twice",
                    f"make the pair the key: PRIMARY KEY ({pcol}, {tcol})")
@@ -314,15 +304,15 @@ def soft_delete_unique(ctx: CheckContext) -> str:
         ctx.expect(len(live) == 2, "accounts has fewer than two live rows", "re-run the setup cell that fills accounts")
         (_, email, username), (leaver, leaver_email, leaver_username) = live
         insert = "INSERT INTO accounts (email, username) VALUES (%s, %s)"
-        twin_email = _learner_try(conn, insert, [email, "pgcourse_check_fresh_name"])
+        twin_email = attempt(conn, insert, [email, "pgcourse_check_fresh_name"])
         ctx.expect(twin_email is not None, "a second live account with the same email was accepted",
                    "uniqueness must still hold among live rows: CREATE UNIQUE INDEX ... ON accounts (email) WHERE deleted_at IS NULL "
                    "(a UNIQUE (email, deleted_at) does not help: NULLs are distinct)")
-        twin_name = _learner_try(conn, insert, ["pgcourse.check.fresh@example.com", username])
+        twin_name = attempt(conn, insert, ["pgcourse.check.fresh@example.com", username])
         ctx.expect(twin_name is not None, "a second live account with the same username was accepted",
                    "CREATE UNIQUE INDEX ... ON accounts (username) WHERE deleted_at IS NULL")
         conn.execute("UPDATE accounts SET deleted_at = now() WHERE id = %s", [leaver])
-        comeback = _learner_try(conn, insert, [leaver_email, leaver_username])
+        comeback = attempt(conn, insert, [leaver_email, leaver_username])
         if comeback is not None:
             raise CheckFailed(f"after a soft delete the same email and username cannot register again: "
                               f"{comeback.diag.message_primary}",

@@ -96,19 +96,6 @@ def _query_text(answer_sql: str) -> str:
     return "\n".join(lines).strip().rstrip(";").strip()
 
 
-def _run_as_learner(ctx: CheckContext, query: str, *, settings: dict[str, str] | None = None) -> tuple[list[str], list[tuple]]:
-    """Run a query as the learner, read-only, with transaction-local settings; always rolled back."""
-    conn = ctx.learner
-    with conn.transaction(force_rollback=True):
-        conn.execute("SET TRANSACTION READ ONLY")
-        for key, value in (settings or {}).items():
-            conn.execute("SELECT set_config(%s, %s, true)", [key, value])
-        cur = conn.execute(query)
-        if cur.description is None:
-            ctx.fail("your answer returns no rows at all (is it a SELECT?)", "the answer should be one query")
-        return [c.name for c in cur.description], cur.fetchall()
-
-
 def _gin_indexes_on(ctx: CheckContext, table: str, column: str) -> list[str]:
     """Valid GIN indexes of a table whose first key is the column itself (any operator class)."""
     names = []
@@ -201,7 +188,7 @@ def local_days(ctx: CheckContext) -> str:
     query = _query_text(answer.sql)
     expected = ctx.rows(LOCAL_DAYS_REFERENCE)
     for zone in ("UTC", "Asia/Tokyo"):
-        cols, got = _run_as_learner(ctx, query, settings={"TimeZone": zone})
+        cols, got = ctx.run_answer(query, settings={"TimeZone": zone})
         ctx.expect(len(cols) == 2, f"your query returns {len(cols)} columns; expected 2 (day, number of orders)",
                    "SELECT <the New York date>, count(*) ... GROUP BY 1 ORDER BY 1")
         got = [(_as_local_date(day), n) for day, n in got]
@@ -254,7 +241,7 @@ def json_price(ctx: CheckContext) -> str:
     ctx.expect(n_price, "no product has a price in its metadata", "run the set-up cell of the JSONB section first")
     answer = ctx.answer()
     query = _query_text(answer.sql)
-    cols, got = _run_as_learner(ctx, query)
+    cols, got = ctx.run_answer(query)
     ctx.expect(len(cols) == 1, f"your query returns {len(cols)} columns; expected 1 (the product id)", "SELECT id FROM products WHERE ...")
     expected = ctx.rows(PRICE_REFERENCE)
     got_ids = {r[0] for r in got}
@@ -296,7 +283,7 @@ def tags_gin(ctx: CheckContext) -> str:
     ctx.expect(gins, "there is no GIN index on products.tags yet", "CREATE INDEX ... ON products USING gin (tags)")
     answer = ctx.answer()
     query = _query_text(answer.sql)
-    cols, got = _run_as_learner(ctx, query)
+    cols, got = ctx.run_answer(query)
     ctx.expect(len(cols) == 2, f"your query returns {len(cols)} columns; expected 2 (id, name)", "SELECT id, name FROM products WHERE ...")
     compare_rows(got, ctx.rows(TAGS_REFERENCE), what="your query")
     plan = ctx.explain(query, settings={"enable_seqscan": "off"})

@@ -12,14 +12,13 @@ transactional); nothing else survives a check.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import errors
 
 from . import CheckContext, exercise
+from .context import attempt, first_line, is_violation, rolled_back
 
 # ---- helpers -------------------------------------------------------------------------------------
 
@@ -45,38 +44,6 @@ EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
 #: Exercise 3.10: the rule for new order numbers.
 ORDER_NUMBER_PATTERN = r"^ORD-[0-9]{8}$"
 LEGACY_PREFIX = "LEGACY-"
-
-
-@contextmanager
-def rolled_back(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """A transaction that is always rolled back: a check never changes the database."""
-    with conn.transaction(force_rollback=True):
-        yield conn
-
-
-def attempt(conn: psycopg.Connection, query: str, params: Any = None, *, immediate: bool = False) -> psycopg.Error | None:
-    """Run one statement in a savepoint; return the error (rolled back to the savepoint) or None.
-
-    ``immediate`` also fires deferred constraints (``SET CONSTRAINTS ALL IMMEDIATE``), as COMMIT would.
-    """
-    try:
-        with conn.transaction():
-            conn.execute(query, params)
-            if immediate:
-                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    except psycopg.Error as exc:
-        return exc
-    return None
-
-
-def first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0]
-
-
-def is_violation(exc: psycopg.Error | None) -> bool:
-    """A constraint said no (unique, exclusion, check, not-null or foreign key)."""
-    return isinstance(exc, (errors.UniqueViolation, errors.ExclusionViolation, errors.CheckViolation,
-                            errors.NotNullViolation, errors.ForeignKeyViolation, errors.RestrictViolation))
 
 
 def foreign_keys(ctx: CheckContext, table: str) -> list[dict]:

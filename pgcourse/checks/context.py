@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -160,11 +162,15 @@ class CheckContext:
             raise CheckFailed(f"the answer for {exercise_id} is empty", f"write your SQL in the `%%answer {exercise_id}` cell")
         return SavedAnswer(answer_sql, value)
 
-    def run_answer(self, answer_sql: str | None = None) -> tuple[list[str], list[tuple]]:
-        """Run the saved answer SQL as the learner, read-only; return (column names, rows)."""
+    def run_answer(self, answer_sql: str | None = None, *, settings: dict[str, str] | None = None
+                   ) -> tuple[list[str], list[tuple]]:
+        """Run the saved answer SQL as the learner, read-only, with transaction-local ``settings``;
+        return (column names, rows)."""
         answer_sql = answer_sql if answer_sql is not None else self.answer().sql
         with self.learner.transaction(force_rollback=True):
             self.learner.execute("SET TRANSACTION READ ONLY")
+            for key, value in (settings or {}).items():
+                self.learner.execute("SELECT set_config(%s, %s, true)", [key, value])
             cur = self.learner.execute(answer_sql)
             if cur.description is None:
                 raise CheckFailed("your answer returns no rows at all (is it a SELECT?)", "the answer should be a query")
@@ -187,6 +193,40 @@ class CheckContext:
                 settings: dict[str, str] | None = None) -> Plan:
         """The plan of a query (as the learner by default, so it sees the learner's indexes and settings)."""
         return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings)
+
+
+@contextmanager
+def rolled_back(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A transaction that is always rolled back: a check never changes the database."""
+    with conn.transaction(force_rollback=True):
+        yield conn
+
+
+def attempt(conn: psycopg.Connection, query: Any, params: Any = None, *, immediate: bool = False) -> psycopg.Error | None:
+    """Run one statement in a savepoint; return the error (rolled back to the savepoint) or None.
+
+    ``immediate`` also fires deferred constraints (``SET CONSTRAINTS ALL IMMEDIATE``), as COMMIT would.
+    """
+    try:
+        with conn.transaction():
+            conn.execute(query, params)
+            if immediate:
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    except psycopg.Error as exc:
+        return exc
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error message (the server's primary message)."""
+    return str(exc).strip().splitlines()[0]
+
+
+def is_violation(exc: psycopg.Error | None) -> bool:
+    """A constraint said no (unique, exclusion, check, not-null or foreign key)."""
+    e = psycopg.errors
+    return isinstance(exc, (e.UniqueViolation, e.ExclusionViolation, e.CheckViolation,
+                            e.NotNullViolation, e.ForeignKeyViolation, e.RestrictViolation))
 
 
 def _strip_sql(text: str) -> str:
