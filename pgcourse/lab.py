@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 from . import server as pg
 from . import workspace
@@ -47,7 +48,9 @@ def run_lab(open_browser: bool = True, port: int | None = None, size: str | None
     token = secrets.token_hex(16)
     # the token goes by environment, not argv, so other users cannot read it from `ps`
     env = dict(os.environ, PGCOURSE_PROJECT=str(pg.project_root()), PGCOURSE_HOME=str(pg.state_dir()),
-               JUPYTER_TOKEN=token)
+               JUPYTER_TOKEN=token,
+               # `pgcourse reset 04` in a JupyterLab terminal (or `!pgcourse` in a cell) finds the course's command
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     cmd = [
         sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         f"--ServerApp.root_dir={report.path}",

@@ -86,10 +86,11 @@ def test_lab_serves_jupyterlab_and_a_kernel_queries_the_database(cli_env, tmp_pa
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=30) as resp:
             kernel_id = json.loads(resp.read())["id"]
-        code = ("import pgcourse.server as s\n"
+        code = ("import pgcourse.server as s, shutil\n"
+                "print('command', bool(shutil.which('pgcourse')))\n"
                 "with s.current().connect() as c:\n"
                 "    print('answer', c.execute('select 6 * 7').fetchone()[0], c.execute('show server_version_num').fetchone()[0][:2])\n")
-        assert _execute(base, token, kernel_id, code).split() == ["answer", "42", "18"]
+        assert _execute(base, token, kernel_id, code).split() == ["command", "True", "answer", "42", "18"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
