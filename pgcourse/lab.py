@@ -26,12 +26,15 @@ def _lab_port(wanted: int | None) -> int:
 
 
 def _seed(server: pg.Server, size: str | None) -> None:
-    """Seed the course dataset when the datasets module is available (idempotent)."""
-    try:
-        from . import datasets
-    except ImportError:
-        return
-    datasets.ensure(server, size or datasets.default_size())
+    """Seed the course dataset once (idempotent), saying so: the first run waits for it."""
+    from . import datasets
+
+    size = size or datasets.default_size()
+    if not datasets.is_seeded(server, size):
+        print(f"pgcourse: seeding the {size} dataset (first run only; about half a minute for small) ...", flush=True)
+    report = datasets.ensure(server, size)
+    if report.seeded:
+        print(f"pgcourse: {report.summary()}", flush=True)
 
 
 def run_lab(open_browser: bool = True, port: int | None = None, size: str | None = None) -> int:
