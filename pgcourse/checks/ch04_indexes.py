@@ -20,6 +20,7 @@ import psycopg
 
 from ..plans import Plan, PlanNode
 from . import CheckContext, exercise
+from .context import attempt
 
 # ---- the queries and set-up cells of the notebook (it shows this text verbatim; a test checks) ----
 
@@ -283,14 +284,14 @@ def gin_metadata(ctx: CheckContext) -> str:
 # ---- 4.6 unique partial index ----------------------------------------------------------------
 def _try_insert(conn: psycopg.Connection, sql: str, params: list[Any]) -> str | None:
     """Run an INSERT in a savepoint; return the name of the constraint that refused it (None if accepted)."""
-    try:
-        with conn.transaction():
-            conn.execute(sql, params)
+    err = attempt(conn, sql, params)
+    if err is None:
         return None
-    except psycopg.errors.UniqueViolation as exc:
-        return exc.diag.constraint_name or "a unique index"
-    except psycopg.errors.IntegrityError as exc:
-        return exc.diag.constraint_name or type(exc).__name__
+    if isinstance(err, psycopg.errors.UniqueViolation):
+        return err.diag.constraint_name or "a unique index"
+    if isinstance(err, psycopg.errors.IntegrityError):
+        return err.diag.constraint_name or type(err).__name__
+    raise err  # not a constraint's refusal: the check reports the database's error
 
 
 @exercise("4.6", "At most one open cart per user")
