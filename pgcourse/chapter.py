@@ -141,12 +141,33 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
             "value jsonb, saved_at timestamptz NOT NULL DEFAULT now())").format(sql.Identifier(ANSWERS_SCHEMA)))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT, INSERT, UPDATE, DELETE ON {0}.answers TO {1}").format(
             sql.Identifier(ANSWERS_SCHEMA), sql.Identifier(role)))
+    if info.scratch:
+        create_scratch(server, dbname, role)
     return dbname
 
 
-def drop_database(server: pg.Server, dbname: str) -> None:
+def scratch_name(dbname: str) -> str:
+    """The scratch database that belongs to a chapter database."""
+    return f"{dbname}_scratch"
+
+
+def create_scratch(server: pg.Server, dbname: str, role: str) -> str:
+    """An empty database from template0 owned by the learner role, beside the chapter database ``dbname``."""
+    scratch = scratch_name(dbname)
     with server.connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 OWNER {}").format(
+            sql.Identifier(scratch), sql.Identifier(role)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(scratch)))
+        conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(scratch), sql.Identifier(role)))
+    return scratch
+
+
+def drop_database(server: pg.Server, dbname: str) -> None:
+    """Drop a chapter database and its scratch database, if any."""
+    with server.connect() as conn:
+        for name in (dbname, scratch_name(dbname)):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
@@ -229,6 +250,12 @@ class Chapter:
         from .plans import explain
 
         return explain(self.conn(), query, params, analyze=analyze, buffers=buffers)
+
+    def scratch_connect(self) -> psycopg.Connection:
+        """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""
+        if not self.info.scratch:
+            raise ChapterError(f"chapter {self.info.name} has no scratch database")
+        return pg.connect(learner_url(self.server, self.info, scratch_name(self.database), self.role), autocommit=True)
 
     def banner(self) -> str:
         return (f"Chapter {self.info.number} · {self.info.title}: database {self.database}, "

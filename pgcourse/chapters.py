@@ -20,6 +20,8 @@ class ChapterInfo:
     granted_roles: tuple[str, ...] = ()
     #: role attributes the learner gets for this chapter's work (e.g. CREATEROLE for security)
     role_attributes: tuple[str, ...] = ()
+    #: an empty scratch database beside the chapter's, owned by the learner (experiments that need a database of their own)
+    scratch: bool = False
 
     @property
     def name(self) -> str:
@@ -42,7 +44,7 @@ CHAPTERS: tuple[ChapterInfo, ...] = (
     ChapterInfo("00", "getting_started", "Getting started"),
     ChapterInfo("01", "schema_design", "Schema design"),
     ChapterInfo("02", "data_types", "Data types"),
-    ChapterInfo("03", "constraints", "Constraints"),
+    ChapterInfo("03", "constraints", "Constraints", scratch=True),
     ChapterInfo("04", "indexes", "Indexes", statement_timeout="120s"),
     ChapterInfo("05", "queries", "Queries"),
     ChapterInfo("06", "transactions", "Transactions"),

@@ -98,13 +98,6 @@ def new_products(conn: psycopg.Connection, tag: str, n: int = 1) -> list[int]:
     return [r[0] for r in rows]
 
 
-def saved_value(ctx: CheckContext) -> Any:
-    value = ctx.answer().value
-    ctx.expect(value is not None, f"no value saved for {ctx.exercise_id} yet",
-               f'save your prediction with pgcourse.answer("{ctx.exercise_id}", ...)')
-    return value
-
-
 # ---- 3.1 foreign key actions -----------------------------------------------------------------------
 
 @exercise("3.1", "Foreign keys on reviews: anonymise on user delete, cascade on product delete")
@@ -168,11 +161,7 @@ def measure_child_scans(conn: psycopg.Connection, n: int) -> int:
 @exercise("3.2", "Predict: sequential scans of the child per parent DELETE")
 def predict_child_scans(ctx: CheckContext) -> str:
     """The prediction is a number; the check measures it on a throwaway child table of its own."""
-    value = saved_value(ctx)
-    try:
-        predicted = int(str(value).strip())
-    except ValueError:
-        ctx.fail(f"your prediction {value!r} is not a number", 'save a whole number: pgcourse.answer("3.2", 7)')
+    predicted = ctx.predicted_number()
     with rolled_back(ctx.learner) as conn:
         measured = measure_child_scans(conn, PRODUCTS_DELETED)
     ctx.expect(predicted == measured,
@@ -252,7 +241,7 @@ def discount_truth(conn: psycopg.Connection) -> set[str]:
 @exercise("3.4", "Predict: which rows does the guide's discount CHECK accept?")
 def predict_check_null(ctx: CheckContext) -> str:
     """The prediction is a list of labels; the check measures the truth on a temporary table."""
-    predicted = _labels(saved_value(ctx))
+    predicted = _labels(ctx.saved_value())
     unknown = predicted - set(DISCOUNT_ROWS)
     ctx.expect(not unknown, f"unknown row labels {sorted(unknown)}",
                f"use the labels {', '.join(DISCOUNT_ROWS)}: pgcourse.answer(\"3.4\", [\"a\", ...])")

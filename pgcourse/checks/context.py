@@ -162,6 +162,23 @@ class CheckContext:
             raise CheckFailed(f"the answer for {exercise_id} is empty", f"write your SQL in the `%%answer {exercise_id}` cell")
         return SavedAnswer(answer_sql, value)
 
+    def saved_value(self) -> Any:
+        """The value saved with ``pgcourse.answer(id, value)``, or a failure saying how to save one."""
+        value = self.answer().value
+        self.expect(value is not None, f"no value saved for {self.exercise_id} yet",
+                    f'save your prediction with pgcourse.answer("{self.exercise_id}", ...)')
+        return value
+
+    def predicted_number(self, *, whole: bool = True) -> int | float:
+        """The saved prediction as a number (20, 20.0, "20" and " 20.0 " all mean 20); a clear failure otherwise."""
+        value = self.saved_value()
+        number = as_number(value)
+        if number is None or (whole and number != int(number)):
+            kind = "a whole number" if whole else "a number"
+            self.fail(f"your prediction {value!r} is not {kind}",
+                      f'save {kind}: pgcourse.answer("{self.exercise_id}", 7)')
+        return int(number) if whole else number
+
     def run_answer(self, answer_sql: str | None = None, *, settings: dict[str, str] | None = None
                    ) -> tuple[list[str], list[tuple]]:
         """Run the saved answer SQL as the learner, read-only, with transaction-local ``settings``;
@@ -227,6 +244,21 @@ def is_violation(exc: psycopg.Error | None) -> bool:
     e = psycopg.errors
     return isinstance(exc, (e.UniqueViolation, e.ExclusionViolation, e.CheckViolation,
                             e.NotNullViolation, e.ForeignKeyViolation, e.RestrictViolation))
+
+
+def as_number(value: Any) -> int | float | None:
+    """A number from a saved value: ints and floats as they are, numeric text parsed; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if float(value).is_integer() else float(value)
+    try:
+        number = float(str(value).strip().replace("_", ""))
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 def _strip_sql(text: str) -> str:
