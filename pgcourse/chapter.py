@@ -8,6 +8,8 @@ cell of every notebook.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,11 +23,19 @@ from . import server as pg
 from .chapters import ChapterInfo
 from .errors import ChapterError
 
-#: Password of every learner role (local course servers only; the role can do nothing outside its chapter).
-LEARNER_PASSWORD = "learner"
-
-#: Overrides the chapter database name (the grader runs notebooks against its own copies).
+#: Overrides the chapter database name (nbval and ``pgcourse record`` run notebooks against their own copies).
 CHAPTER_DB_ENV = "PGCOURSE_CHAPTER_DB"
+
+#: Set by the grader in a graded notebook's kernel: the learner URL of the one database it may use.
+#: With it the kernel has no administrator at all (see docs/decisions.md, "Grading integrity").
+CHAPTER_URL_ENV = "PGCOURSE_CHAPTER_URL"
+#: The chapter number that goes with ``PGCOURSE_CHAPTER_URL``.
+GRADED_CHAPTER_ENV = "PGCOURSE_GRADED_CHAPTER"
+#: The notebook a graded kernel runs (JupyterLab sets JPY_SESSION_NAME instead).
+NOTEBOOK_ENV = "PGCOURSE_NOTEBOOK"
+
+NO_ADMIN = ("there is no administrator connection in a graded notebook: the grader runs the checks itself.\n"
+            "  what to do: use ch.conn(), ch.query(), ch.df() or %sql (your learner role) instead.")
 
 #: Schema in every chapter database where saved answers live (written by the learner, read by checks).
 ANSWERS_SCHEMA = "pgcourse"
@@ -67,15 +77,22 @@ def database_exists(server: pg.Server, dbname: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone() is not None
 
 
-def ensure_learner_role(server: pg.Server, info: ChapterInfo) -> str:
-    """Create (or bring up to date) the chapter's learner role; return its name."""
-    role = learner_role(info)
+def learner_password(server: pg.Server, role: str) -> str:
+    """A learner role's password, derived from the administrator's: stable, and unguessable without it."""
+    secret = (server.password or server.url).encode()
+    return hmac.new(secret, role.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None = None, password: str | None = None) -> str:
+    """Create (or bring up to date) the chapter's learner role (or ``role``, e.g. a grade run's); return its name."""
+    role = role or learner_role(info)
+    password = password or learner_password(server, role)
     ident = sql.Identifier(role)
     with server.connect() as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOINHERIT").format(ident))
         attributes = sql.SQL(" ".join(info.role_attributes))  # fixed keywords from chapters.py
-        conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {} {}").format(ident, sql.Literal(LEARNER_PASSWORD), attributes))
+        conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {} {}").format(ident, sql.Literal(password), attributes))
         conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(info.statement_timeout)))
         conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(ident))
         for granted in info.granted_roles:
@@ -117,14 +134,15 @@ END $$;
 """
 
 
-def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None = None, size: str | None = None) -> str:
-    """Clone the chapter database from the seeded template and hand it to the learner role."""
+def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None = None, size: str | None = None,
+                    role: str | None = None, password: str | None = None) -> str:
+    """Clone the chapter database from the seeded template and hand it to the learner role (or ``role``)."""
     from . import datasets
 
     dbname = dbname or database_for(info)
     size = size or datasets.default_size()
     datasets.ensure(server, size)
-    role = ensure_learner_role(server, info)
+    role = ensure_learner_role(server, info, role, password)
     with server.connect() as conn:
         datasets.clone(conn, size, dbname)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
@@ -189,14 +207,29 @@ def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[s
     return env
 
 
-def learner_url(server: pg.Server, info: ChapterInfo, dbname: str, role: str | None = None) -> str:
+def learner_url(server: pg.Server, info: ChapterInfo, dbname: str, role: str | None = None,
+                password: str | None = None) -> str:
     """URL that logs in as the chapter's learner role (same host and port as the server)."""
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import quote, urlsplit, urlunsplit
 
+    role = role or learner_role(info)
+    password = password or learner_password(server, role)
     parts = urlsplit(server.url_for(dbname))
     host = parts.hostname or "127.0.0.1"
-    netloc = f"{role or learner_role(info)}:{LEARNER_PASSWORD}@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{quote(role, safe='')}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class _NoAdministrator:
+    """Stands in for the server in a graded kernel: any use says clearly that there is no administrator."""
+
+    backend = "none"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str):
+        raise ChapterError(NO_ADMIN)
 
 
 @dataclass
@@ -204,23 +237,35 @@ class Chapter:
     """The open chapter: its server, database and roles; what notebooks and checks use."""
 
     info: ChapterInfo
-    server: pg.Server
+    #: the administered server; a stand-in that refuses every use in a graded kernel
+    server: pg.Server | _NoAdministrator
     database: str
     created: bool = False
     #: the learner role, fixed when the chapter is opened (a later PGCOURSE_LEARNER change does not move it)
     role: str = ""
+    #: the learner's password (derived from the administrator's unless given, as in a grade run)
+    password: str = field(default="", repr=False)
     _learner_conn: psycopg.Connection | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.role = self.role or learner_role(self.info)
 
     @property
+    def graded(self) -> bool:
+        """True in a graded notebook's kernel: no administrator, checks are run by the grader."""
+        return isinstance(self.server, _NoAdministrator)
+
+    @property
     def url(self) -> str:
         """The learner's URL (what the %sql magic uses)."""
-        return learner_url(self.server, self.info, self.database, self.role)
+        if self.graded:
+            return os.environ[CHAPTER_URL_ENV]
+        return learner_url(self.server, self.info, self.database, self.role, self.password or None)
 
     def admin(self) -> psycopg.Connection:
-        """A new superuser connection to the chapter database (for checks and set-up, not for learners)."""
+        """A new superuser connection to the chapter database (checks and set-up outside notebooks only)."""
+        if self.graded:
+            raise ChapterError(NO_ADMIN)
         return self.server.connect(self.database)
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
@@ -255,7 +300,7 @@ class Chapter:
         """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""
         if not self.info.scratch:
             raise ChapterError(f"chapter {self.info.name} has no scratch database")
-        return pg.connect(learner_url(self.server, self.info, scratch_name(self.database), self.role), autocommit=True)
+        return pg.connect(pg.with_database(self.url, scratch_name(self.database)), autocommit=True)
 
     def banner(self) -> str:
         return (f"Chapter {self.info.number} · {self.info.title}: database {self.database}, "
@@ -272,6 +317,15 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
     """
     global _current
     info = chapters.get(ref)
+    if os.environ.get(CHAPTER_URL_ENV):
+        chapter = _graded_chapter(info)
+        if magic:
+            from .magics import connect_sql_magic
+
+            connect_sql_magic(chapter)
+        _current = chapter
+        print(chapter.banner())
+        return chapter
     server = pg.current()
     dbname = database_for(info)
     if reset_db:
@@ -289,6 +343,21 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
         connect_sql_magic(chapter)
     _current = chapter
     print(chapter.banner())
+    return chapter
+
+
+def _graded_chapter(info: ChapterInfo) -> Chapter:
+    """The chapter in a graded kernel: only the learner URL the grader gave, no administrator."""
+    from urllib.parse import unquote, urlsplit
+
+    graded = os.environ.get(GRADED_CHAPTER_ENV, "")
+    if graded and graded != info.number:
+        raise ChapterError(f"this notebook is graded as chapter {graded}; it cannot open chapter {info.number}.\n"
+                           f"  what to do: open chapter {graded} in its first cell.")
+    parts = urlsplit(os.environ[CHAPTER_URL_ENV])
+    chapter = Chapter(info=info, server=_NoAdministrator(), database=unquote(parts.path.lstrip("/")),
+                      role=unquote(parts.username or ""))
+    chapter.conn()  # fail here, clearly, if the grader's database does not answer
     return chapter
 
 

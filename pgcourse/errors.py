@@ -45,3 +45,10 @@ class AuthoringError(PgcourseError):
 
 class GradingError(PgcourseError):
     """A notebook cannot be graded at all (unreadable file, unknown chapter, no server)."""
+
+
+class AnswerRefused(PgcourseError):
+    """An answer was not saved: unknown exercise, or saved from another exercise's cell. Shown without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [f"\x1b[31m{line}\x1b[0m" if i == 0 else line for i, line in enumerate(str(self).splitlines())]

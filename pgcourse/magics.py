@@ -107,7 +107,10 @@ def connect_sql_magic(chapter) -> None:
 
 
 def save_answer(chapter, exercise_id: str, *, answer_sql: str | None = None, value: Any = None) -> None:
-    """Store an answer in the chapter database (upsert), as the learner."""
+    """Store an answer in the chapter database (upsert), as the learner; refuse a misplaced one."""
+    from .answers import validate
+
+    validate(chapter, exercise_id)
     with chapter.connect() as conn:
         conn.execute(
             "INSERT INTO pgcourse.answers (exercise, answer_sql, value) VALUES (%s, %s, %s::jsonb) "

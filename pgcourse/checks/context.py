@@ -46,6 +46,7 @@ class CheckContext:
         self._learner: psycopg.Connection | None = None
         self._sample: psycopg.Connection | None = None
         self._sample_admin: psycopg.Connection | None = None
+        self._baseline: list[tuple[str, str]] | None = None
 
     # ---- connections -------------------------------------------------------------------------
     @property
@@ -62,6 +63,7 @@ class CheckContext:
         if self._learner is None:
             self._learner = self.chapter.connect()
             self._learner.execute(f"SET statement_timeout = {self.timeout_ms}")
+            self._apply_planner_baseline(self._learner)
         return self._learner
 
     @property
@@ -73,8 +75,10 @@ class CheckContext:
             from .sample import ensure_sample
 
             dbname = ensure_sample(self.chapter.server, self.chapter.role)
-            self._sample = connect(learner_url(self.chapter.server, self.chapter.info, dbname))
+            self._sample = connect(learner_url(self.chapter.server, self.chapter.info, dbname, self.chapter.role,
+                                               self.chapter.password or None))
             self._sample.execute(f"SET statement_timeout = {self.timeout_ms}")
+            self._apply_planner_baseline(self._sample)
         return self._sample
 
     @property
@@ -86,6 +90,20 @@ class CheckContext:
             self._sample_admin = self.chapter.server.connect(ensure_sample(self.chapter.server, self.chapter.role))
             self._sample_admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._sample_admin
+
+    def _apply_planner_baseline(self, conn: psycopg.Connection) -> None:
+        """Give a learner session the server's own planner settings (and search_path).
+
+        A learner can ``ALTER ROLE current_user SET enable_indexscan = off``; checks judge plans with
+        the settings they assume, so every planner setting is set explicitly from the administrator's
+        session (which the learner cannot change), whatever the role, the database or the session say.
+        """
+        if self._baseline is None:
+            self._baseline = self.admin.execute(
+                "SELECT name, reset_val FROM pg_settings WHERE (category LIKE 'Query Tuning%%' OR name = 'search_path')"
+                " AND context = 'user' ORDER BY name").fetchall()
+        conn.execute("SELECT set_config(name, value, false) FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
+                     [[n for n, _ in self._baseline], [v for _, v in self._baseline]])
 
     def close(self) -> None:
         for conn in (self._admin, self._learner, self._sample, self._sample_admin):

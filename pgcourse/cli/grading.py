@@ -20,17 +20,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_grade(args) -> int:
-    from ..grading import grade
-    from ..grading.report import table, write_json, write_junit
+    from ..grading import grade, read_notebook, ungradable
+    from ..grading.report import GradeReport, table, write_json, write_junit
     from ..grading.source import grading_server
+    from ..server.settings import WELL_KNOWN_PASSWORDS
 
-    with grading_server() as (server, where):
-        print(f"pgcourse: grading on {where}", flush=True)
-        report = grade(args.notebooks, server, pass_mark=args.pass_mark, server_note=where, size=args.size,
-                       cell_timeout=args.cell_timeout, statement_timeout=args.statement_timeout)
+    readable = [path for path in args.notebooks if read_notebook(path)[0] is not None]
+    if readable:
+        with grading_server() as (server, where):
+            print(f"pgcourse: grading on {where}", flush=True)
+            if server.password in WELL_KNOWN_PASSWORDS:
+                print("pgcourse: warning: the administrator's password is a well-known one: a graded notebook could "
+                      "log in as the administrator. Grade on a server with a secret password (unset "
+                      "PGCOURSE_DATABASE_URL: the grader then starts a throwaway one).", flush=True)
+            report = grade(args.notebooks, server, pass_mark=args.pass_mark, server_note=where, size=args.size,
+                           cell_timeout=args.cell_timeout, statement_timeout=args.statement_timeout)
+    else:  # nothing to run: no server is started
+        report = GradeReport([ungradable(path, *read_notebook(path)[1:]) for path in args.notebooks],
+                             pass_mark=args.pass_mark, server="none (no notebook could be graded)")
     print(table(report))
     write_json(report, args.json)
-    print(f"pgcourse: wrote {args.json}" + (f" and {args.junit}" if args.junit else ""))
     if args.junit:
         write_junit(report, args.junit)
+    print(f"pgcourse: wrote {args.json}" + (f" and {args.junit}" if args.junit else ""))
     return 0 if report.passed else 1

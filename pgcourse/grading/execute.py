@@ -6,9 +6,9 @@ printed (outputs themselves are dropped as they arrive). The notebook file is ne
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +18,13 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from .report import Incident
+from .structure import exercises_in
+
+if TYPE_CHECKING:
+    from .sandbox import KernelSandbox
 
 #: A cell that printed more than this is reported as "huge output".
 MAX_OUTPUT_BYTES = 1_000_000
@@ -28,27 +33,25 @@ MAX_RESTARTS = 3
 #: Cells with these tags are not run (as under nbval / nbclient).
 SKIP_TAGS = {"nbval-skip", "skip-execution"}
 
-_EXERCISE_REFS = (
-    re.compile(r"^\s*%%answer\s+(\S+)", re.M),
-    re.compile(r"pgcourse\.(?:answer|check)\(\s*[\"']([\w.]+)[\"']"),
-)
 
+def _manager_class(sandbox: "KernelSandbox | None") -> type[AsyncKernelManager]:
+    """A kernel manager that always runs this Python (the course's venv), whatever kernelspecs the machine
+    has; with a sandbox, as its user, with the connection file in its home."""
+    argv = sandbox.argv() if sandbox else [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
-def exercises_in(source: str) -> list[str]:
-    """Exercise ids a cell answers or checks (``%%answer 4.2``, ``pgcourse.answer("4.2", ...)``, ``check``)."""
-    found: list[str] = []
-    for pattern in _EXERCISE_REFS:
-        found += [m for m in pattern.findall(source) if m not in found]
-    return found
+    class _CourseKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            return KernelSpec(argv=argv, display_name="pgcourse grading", language="python")
 
+        def write_connection_file(self, **kwargs) -> None:
+            if sandbox is not None and not self.connection_file:
+                self.connection_file = str(sandbox.home / f"kernel-{uuid.uuid4().hex}.json")
+            super().write_connection_file(**kwargs)
+            if sandbox is not None:
+                sandbox.give(Path(self.connection_file))
 
-class _CourseKernelManager(AsyncKernelManager):
-    """Always this Python (the course's venv), whatever kernelspecs the machine has installed."""
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                          display_name="pgcourse grading", language="python")
+    return _CourseKernelManager
 
 
 class _GradingClient(NotebookClient):
@@ -82,41 +85,65 @@ def _opener(nb: NotebookNode, code: list[int]) -> int | None:
     return next((i for i in code if "open_chapter(" in nb.cells[i].source), code[0] if code else None)
 
 
+def _is_setup(source: str) -> bool:
+    """A cell that sets up Python state later cells use (imports, helpers): not an answer, a check or plain SQL."""
+    stripped = source.lstrip()
+    return not exercises_in(source) and not stripped.startswith(("%%", "%sql", "!"))
+
+
+def _rerun_after_restart(nb: NotebookNode, code: list[int], upto: int, opener: int | None, failed: set[int]) -> list[int]:
+    """Cells to run again in a new kernel before cell ``upto``: the opener and every set-up cell above it that ran."""
+    return [i for i in code if i < upto and i not in failed and (i == opener or _is_setup(nb.cells[i].source))]
+
+
 def _incident(kind: str, message: str, nb: NotebookNode, index: int) -> Incident:
     refs = exercises_in(nb.cells[index].source)
     return Incident(kind, message, cell=index + 1, exercise=refs[0] if refs else None)
 
 
 def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_timeout: float,
-                     on_restart: Callable[[], None] = lambda: None) -> list[Incident]:
-    """Run every code cell in order; return what went wrong, cell by cell (cells are numbered from 1)."""
+                     on_restart: Callable[[], None] = lambda: None, sandbox: "KernelSandbox | None" = None,
+                     after_cell: Callable[[int], list[Incident]] = lambda index: []) -> list[Incident]:
+    """Run every code cell in order; return what went wrong, cell by cell (cells are numbered from 1).
+
+    After a dead kernel or a timeout the kernel is restarted and the set-up cells above are run again
+    (the opener, imports, helpers), so a later answer still finds what it needs. ``after_cell`` is
+    called after each cell with its index (the grader's answer guard).
+    """
     code = _code_cells(nb)
     opener = _opener(nb, code)
     incidents: list[Incident] = []
+    failed: set[int] = set()
     pos, restarts = 0, 0
     while pos < len(code):
         client = _GradingClient(nb, timeout=int(cell_timeout), allow_errors=True, interrupt_on_timeout=False,
-                                kernel_manager_class=_CourseKernelManager, shutdown_kernel="immediate",
+                                kernel_manager_class=_manager_class(sandbox), shutdown_kernel="immediate",
                                 startup_timeout=60, resources={"metadata": {"path": str(cwd)}})
         try:
             with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
-                if restarts and opener is not None and opener < code[pos]:
-                    client.execute_cell(nb.cells[opener], opener)  # the chapter again, in the new kernel
+                if restarts:
+                    for index in _rerun_after_restart(nb, code, code[pos], opener, failed):
+                        client.execute_cell(nb.cells[index], index)
+                        nb.cells[index].outputs = []
+                        incidents += after_cell(index)
                 while pos < len(code):
                     index = code[pos]
                     pos += 1
                     try:
                         client.execute_cell(nb.cells[index], index)
                     except CellTimeoutError:
+                        failed.add(index)
                         incidents.append(_incident("timeout", f"ran longer than the {cell_timeout:g} s cell timeout and was "
                                                    "stopped; the kernel was restarted", nb, index))
                         break
                     except DeadKernelError:
+                        failed.add(index)
                         incidents.append(_incident("dead_kernel", "the kernel died here; it was restarted and the "
-                                                   "chapter reopened", nb, index))
+                                                   "set-up cells above run again", nb, index))
                         break
                     finally:
                         _collect(client, nb, index, incidents)
+                        incidents += after_cell(index)
         except (RuntimeError, TimeoutError) as exc:  # the kernel did not even start
             incidents.append(Incident("dead_kernel", f"the kernel could not start ({exc})"))
             break

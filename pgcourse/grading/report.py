@@ -95,7 +95,8 @@ def table(report: GradeReport) -> str:
     rows = [("notebook", "exercise", "status", "points", "message")]
     for nb in report.notebooks:
         if nb.status != "graded":
-            rows.append((nb.notebook, "-", "error", "0/0", nb.message))
+            rows.append((nb.notebook, "-", "error", f"0/{nb.max_points:g}", nb.message))
+            continue
         for ex in nb.exercises:
             message = ex.message + (f" (hint: {ex.hint})" if ex.hint and ex.status != "passed" else "")
             rows.append((nb.notebook, ex.exercise, ex.status, f"{ex.points:g}/{ex.max_points:g}", message))

@@ -58,6 +58,13 @@ class Server:
 
     backend: str
     url: str
+    #: the server's log, when the course started the server and can read it (embedded); else None
+    log_file: Path | None = None
+
+    @property
+    def password(self) -> str:
+        """The administrator's password from the URL ('' when it has none)."""
+        return urlsplit(self.url).password or ""
 
     def url_for(self, dbname: str) -> str:
         """The URL of one database on this server."""

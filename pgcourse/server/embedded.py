@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
@@ -70,6 +71,7 @@ class EmbeddedCluster:
 
     @property
     def password(self) -> str:
+        """The superuser's password (clusters made before random passwords kept the documented default)."""
         return self._state().get("password", settings.DEFAULT_PASSWORD)
 
     def url(self, port: int | None = None) -> str:
@@ -87,16 +89,7 @@ class EmbeddedCluster:
 
     def _run_user(self) -> pwd.struct_passwd | None:
         """The OS user the server runs as when we are root (created on first use)."""
-        if not self._as_root():
-            return None
-        try:
-            return pwd.getpwnam(RUN_AS_USER)
-        except KeyError:
-            subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
-                check=True, capture_output=True, text=True,
-            )
-            return pwd.getpwnam(RUN_AS_USER)
+        return ensure_system_user(RUN_AS_USER) if self._as_root() else None
 
     def _prepare_dirs(self) -> None:
         """Create the home folder; under root hand it to the run user and open the path to it."""
@@ -134,8 +127,12 @@ class EmbeddedCluster:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def init(self, password: str | None = None) -> None:
-        """initdb a new cluster with the course's locale and scram-sha-256 for TCP logins."""
-        password = password or settings.DEFAULT_PASSWORD
+        """initdb a new cluster with the course's locale and scram-sha-256 for TCP logins.
+
+        The superuser's password is ``password``, else ``PGCOURSE_PASSWORD``, else random: a graded
+        notebook must not be able to guess it.
+        """
+        password = password or os.environ.get("PGCOURSE_PASSWORD") or secrets.token_urlsafe(18)
         self._prepare_dirs()
         user = self._run_user()
         pwfile = self.home / ".pwfile"
@@ -182,7 +179,7 @@ class EmbeddedCluster:
         """The running server, or None."""
         if self.pid() is None or self.port is None:
             return None
-        return Server(backend="embedded", url=self.url())
+        return Server(backend="embedded", url=self.url(), log_file=self.log_file)
 
     def start(self, password: str | None = None, port: int | None = None) -> Started:
         """Start the server (initdb first if needed); idempotent; recovers from a crash."""
@@ -213,7 +210,7 @@ class EmbeddedCluster:
                 f"{self.home} aside and run `pgcourse up` again."
             )
         self._save_state(port=chosen)
-        return Started(Server(backend="embedded", url=self.url(chosen)), notes=tuple(notes))
+        return Started(Server(backend="embedded", url=self.url(chosen), log_file=self.log_file), notes=tuple(notes))
 
     def stop(self, mode: str = "fast") -> bool:
         """Stop the server if it runs. True if it was running."""
@@ -244,6 +241,19 @@ class EmbeddedCluster:
         user = self._run_user()
         if user is not None:
             os.chown(conf, user.pw_uid, user.pw_gid)
+
+
+def ensure_system_user(name: str) -> pwd.struct_passwd:
+    """An unprivileged system user without a home or a login shell (created on first use; root only)."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        done = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                              capture_output=True, text=True)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise ServerStartError(f"could not create the system user {name}: {done.stderr.strip()}") from None
 
 
 def _server_env() -> dict[str, str]:

@@ -20,6 +20,8 @@ SERVER_SETTINGS: dict[str, str] = {
     # large seeds and index builds without checkpoint storms on a laptop.
     "max_wal_size": "4GB",
     "maintenance_work_mem": "256MB",
+    # who did what in the log: the grader reads it to report what a graded notebook tried.
+    "log_line_prefix": "%m [%p] %q%u@%d ",
 }
 
 #: initdb arguments shared by the embedded cluster and the postgres image (POSTGRES_INITDB_ARGS):
@@ -29,8 +31,12 @@ INITDB_ARGS: list[str] = ["--encoding=UTF8", "--locale-provider=builtin", "--bui
 #: The superuser the course administers the server as.
 SUPERUSER = "postgres"
 
-#: The documented local default password (override with PGCOURSE_PASSWORD or .env).
+#: The Docker service's documented default password (override with PGCOURSE_PASSWORD or .env).
+#: The embedded cluster gets a random one at initdb (kept in .pgcourse/server.json, mode 0600).
 DEFAULT_PASSWORD = "pgcourse"
+
+#: Administrator passwords anyone can guess: the grader warns that a graded notebook could log in with them.
+WELL_KNOWN_PASSWORDS = frozenset({"", DEFAULT_PASSWORD, "postgres", "password", "secret", "admin"})
 
 #: Where the course looks for a server first.
 DATABASE_URL_ENV = "PGCOURSE_DATABASE_URL"

@@ -10,15 +10,18 @@ import pytest
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
-from pgcourse.grading.execute import exercises_in
+from pgcourse.grading.structure import exercise_regions, exercises_in
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def solved_ch00() -> NotebookNode:
-    """The opener and every answer/check cell of the chapter 00 solution (fast to run)."""
+    """The opener, every exercise heading and every answer/check cell of the chapter 00 solution (fast to run)."""
     nb = nbformat.read(PROJECT / "solutions" / "00_getting_started.ipynb", as_version=4)
-    keep = [c for c in nb.cells if c.cell_type == "code" and ("open_chapter(" in c.source or exercises_in(c.source))]
+    headings = exercise_regions(nb.cells)
+    keep = [c for i, c in enumerate(nb.cells)
+            if (c.cell_type == "code" and ("open_chapter(" in c.source or exercises_in(c.source)))
+            or (c.cell_type == "markdown" and headings[i] and (i == 0 or headings[i - 1] != headings[i]))]
     nb.cells = copy.deepcopy(keep)
     return nb
 

@@ -36,7 +36,7 @@ def test_embedded_listens_on_loopback_tcp_with_scram(cluster):
         assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
         assert conn.execute("SELECT count(*) FROM pg_hba_file_rules WHERE type = 'host' AND auth_method = 'scram-sha-256'").fetchone()[0] >= 1
         assert conn.execute("SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'postgres'").fetchone()[0]
-    wrong = server.url.replace(f":{settings.DEFAULT_PASSWORD}@", ":not-the-password@")
+    wrong = server.url.replace(f":{server.password}@", ":not-the-password@")
     with pytest.raises(ServerUnavailable, match="password"):
         connect(wrong)
 
@@ -95,3 +95,10 @@ def test_the_port_is_remembered_across_restarts(cluster):
     port = cluster.port
     cluster.stop()
     assert EmbeddedCluster(cluster.home).start().server.url.endswith(f":{port}/postgres")
+
+
+def test_a_new_cluster_gets_a_random_administrator_password(cluster, monkeypatch):
+    monkeypatch.delenv("PGCOURSE_PASSWORD", raising=False)
+    server = cluster.start().server
+    assert server.password not in settings.WELL_KNOWN_PASSWORDS and len(server.password) >= 20
+    assert oct(cluster.state_file.stat().st_mode & 0o777) == "0o600"

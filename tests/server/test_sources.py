@@ -26,7 +26,7 @@ def test_a_url_pointing_nowhere_fails_fast_with_a_clear_message(monkeypatch):
 def test_a_wrong_password_in_the_url_says_so(pg_server, monkeypatch):
     if pg_server.backend == "url":
         pytest.skip("needs a server whose password we know")
-    bad = pg_server.url.replace(f":{pg.settings.DEFAULT_PASSWORD}@", ":wrong@")
+    bad = pg_server.url.replace(f":{pg_server.password}@", ":wrong@")
     monkeypatch.setenv("PGCOURSE_DATABASE_URL", bad)
     with pytest.raises(ServerUnavailable, match="check the password"):
         pg.up()
