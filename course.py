@@ -117,8 +117,10 @@ def progress_line(line: str) -> str | None:
     if line.startswith("Installing collected packages:"):
         count = len(line.split(":", 1)[1].split(","))
         return f"installing {count} packages (the longest step) ..."
-    if line.startswith(("Building editable", "Successfully installed")):
-        return line if len(line) < 100 else line[:97] + "..."
+    if line.startswith("Building editable") and line.endswith("started"):
+        return line.removesuffix(": started")
+    if line.startswith("Successfully installed"):
+        return f"installed {len(line.split()) - 2} packages"
     return None
 
 
@@ -197,7 +199,11 @@ def ensure_environment() -> Path:
                               "(no python with pip in it), so it is left alone. What to do: move it away, or set "
                               "PGCOURSE_VENV to another folder, then run the same command again.")
             say(f"{VENV} was left half-made by an earlier run (no pip in it): making it again")
-            shutil.rmtree(VENV)
+            try:
+                shutil.rmtree(VENV)
+            except OSError as exc:
+                raise Failure(f"cannot remove the half-made {VENV} ({exc}). What to do: delete that folder "
+                              "yourself, then run the same command again.") from None
     if not VENV.exists():
         create_environment()
     say("installing the course and its pinned dependencies (first run: a minute or two) ...")

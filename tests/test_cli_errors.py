@@ -28,7 +28,7 @@ def no_server(cli_env: dict) -> dict:
     return cli_env
 
 
-BAD_INPUT = [  # (arguments, exit code, words the one line must contain)
+BAD_INPUT = [  # (arguments, exit code, words the one line must contain[, environment])
     (["frobnicate"], 2, "choose from 'up'"),
     (["up", "--backend", "nope"], 2, "choose from 'embedded', 'docker'"),
     (["reset"], 2, "required: chapter"),
@@ -48,12 +48,20 @@ BAD_INPUT = [  # (arguments, exit code, words the one line must contain)
     (["datasets"], 1, "what to do: run `pgcourse up`"),
     (["reset", "04"], 1, "what to do: run `pgcourse up`"),
     (["record", "00"], 1, "what to do: run `pgcourse up`"),
+    # bad settings
+    (["status"], 2, "PGCOURSE_DATABASE_URL is not a connection URL", {"PGCOURSE_DATABASE_URL": "nonsense"}),
+    (["reset", "00"], 2, "PGCOURSE_DATABASE_URL is not a connection URL", {"PGCOURSE_DATABASE_URL": "postgresql://a b/c"}),
+    (["datasets"], 1, "cannot connect to postgresql://x:***@127.0.0.1:1/db",
+     {"PGCOURSE_DATABASE_URL": "postgresql://x:secret@127.0.0.1:1/db"}),
+    (["seed"], 1, "PGCOURSE_DATASET_SIZE='huge' is not a dataset size", {"PGCOURSE_DATASET_SIZE": "huge"}),
 ]
 
 
-@pytest.mark.parametrize("args, code, words", BAD_INPUT, ids=[" ".join(case[0]) for case in BAD_INPUT])
-def test_bad_input_or_no_server_is_one_line_that_says_what_to_do(no_server, args, code, words):
-    done = pgcourse(no_server, *args)
+@pytest.mark.parametrize("args, code, words, env", [(*case, {})[:4] for case in BAD_INPUT],
+                         ids=[" ".join(case[0]) + (f" with {next(iter(case[3]))}" if len(case) > 3 else "")
+                              for case in BAD_INPUT])
+def test_bad_input_or_no_server_is_one_line_that_says_what_to_do(no_server, args, code, words, env):
+    done = pgcourse(dict(no_server, **env), *args)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()

@@ -158,3 +158,4 @@ def test_pip_output_is_shown_as_one_short_line_per_package():
     assert course_py.progress_line("  Using cached psycopg-3.2.9-py3-none-any.whl (202 kB)") is None
     assert course_py.progress_line("Installing collected packages: a, b, c").startswith("installing 3 packages")
     assert course_py.progress_line("WARNING: Location 'file:///opt/x' is ignored") is None
+    assert course_py.progress_line("Successfully installed a-1.0 b-2.0") == "installed 2 packages"

@@ -84,6 +84,24 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _malformed_url() -> str | None:
+    """Why PGCOURSE_DATABASE_URL cannot be parsed as a connection URL, or None when it can (or is unset)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from ..server import settings, url_from_env
+
+    url = url_from_env()
+    if not url:
+        return None
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = (str(exc).strip().splitlines() or ["malformed"])[0]
+        return (f"{settings.DATABASE_URL_ENV} is not a connection URL ({reason}); what to do: fix it "
+                f"(postgresql://user:password@host:5432/dbname) or unset it to use the course's own server")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
@@ -103,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"the PostgreSQL server stopped answering during `{command}` ({first}); what to do: "
                      "`pgcourse status` shows whether it runs (`pgcourse up` starts it), then run the command again", 1)
     except psycopg.Error as exc:
+        if bad_url := _malformed_url():
+            return _fail(bad_url, 2)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return _fail(f"PostgreSQL refused a statement of `{command}`: {first}; what to do: run the command again; "
                      "if it fails the same way, `pgcourse doctor` and a bug report help", 1)
