@@ -77,17 +77,23 @@ def test_a_missing_solutions_folder_is_one_line(no_server, tmp_path):
                                    "in the course's clone (or set PGCOURSE_PROJECT to it).")
 
 
-def test_a_server_that_goes_away_mid_command_is_one_line(cli_env, pg_server, fresh_db):
-    """`pgcourse status` loses its connection after it has started (the server ends the session)."""
-    with pg_server.connect(fresh_db) as conn:  # the command's pg_database query ends its own session
+@pytest.mark.parametrize("args", [["status"], ["seed", "--size", "tiny"], ["reset", "00"]], ids=" ".join)
+def test_a_server_that_goes_away_mid_command_is_one_line(cli_env, pg_server, fresh_db, args):
+    """The command's connection is ended by the server after the command began, as `pgcourse down` would.
+
+    Its first query of pg_database (a look-alike view put first on its search_path) ends its own session.
+    """
+    with pg_server.connect(fresh_db) as conn:
         conn.execute("CREATE SCHEMA trap")
         conn.execute("CREATE FUNCTION trap.end_session() RETURNS boolean LANGUAGE sql "
                      "AS 'SELECT pg_terminate_backend(pg_backend_pid())'")
         conn.execute("CREATE VIEW trap.pg_database AS SELECT * FROM pg_catalog.pg_database WHERE trap.end_session()")
     env = dict(cli_env, PGCOURSE_DATABASE_URL=pg_server.url_for(fresh_db), PGOPTIONS="-c search_path=trap,pg_catalog")
-    done = pgcourse(env, "status")
-    assert "PostgreSQL 18" in done.stdout  # it was answering when the command began
+    env.pop("PGCOURSE_DATASET_SIZE", None)
+    done = pgcourse(env, *args)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "stopped answering during `pgcourse status`" in lines[0] and "pgcourse up" in lines[0]
+    assert f"stopped answering during `pgcourse {args[0]}`" in lines[0] and "pgcourse up" in lines[0]
+    if args == ["status"]:
+        assert "PostgreSQL 18" in done.stdout  # it was answering when the command began
