@@ -83,8 +83,9 @@ def made_by_us(env: Path) -> bool:
 def no_pip_message() -> str:
     minor = f"{sys.version_info.major}.{sys.version_info.minor}"
     return (f"this Python ({sys.executable}) cannot put pip into a new virtual environment (its ensurepip "
-            f"module is missing or failed). What to do: install it (Debian/Ubuntu: sudo apt install python3-venv python{minor}-venv; "
-            "other systems: a python.org or conda Python), then run the same command again.")
+            "module is missing or failed). What to do: install it (Debian/Ubuntu: sudo apt install "
+            f"python3-venv python{minor}-venv; other systems: a python.org or conda Python), "
+            "then run the same command again.")
 
 
 def create_environment() -> None:

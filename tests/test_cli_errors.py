@@ -50,7 +50,8 @@ BAD_INPUT = [  # (arguments, exit code, words the one line must contain[, enviro
     (["record", "00"], 1, "what to do: run `pgcourse up`"),
     # bad settings
     (["status"], 2, "PGCOURSE_DATABASE_URL is not a connection URL", {"PGCOURSE_DATABASE_URL": "nonsense"}),
-    (["reset", "00"], 2, "PGCOURSE_DATABASE_URL is not a connection URL", {"PGCOURSE_DATABASE_URL": "postgresql://a b/c"}),
+    (["reset", "00"], 2, "PGCOURSE_DATABASE_URL is not a connection URL",
+     {"PGCOURSE_DATABASE_URL": "postgresql://a b/c"}),
     (["datasets"], 1, "cannot connect to postgresql://x:***@127.0.0.1:1/db",
      {"PGCOURSE_DATABASE_URL": "postgresql://x:secret@127.0.0.1:1/db"}),
     (["seed"], 1, "PGCOURSE_DATASET_SIZE='huge' is not a dataset size", {"PGCOURSE_DATASET_SIZE": "huge"}),

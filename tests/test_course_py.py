@@ -8,6 +8,7 @@ progress and installs a stand-in ``pgcourse`` package, so no test downloads anyt
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -61,14 +62,14 @@ venv.EnvBuilder._setup_pip = lambda self, context: None
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch) -> dict:
+def project(tmp_path: Path) -> dict:
     """A copy of course.py and pyproject.toml in a temp folder, with the stub install and its env."""
     root = tmp_path / "course"
     root.mkdir()
     for name in ("course.py", "pyproject.toml"):
         shutil.copy(PROJECT / name, root / name)
     (tmp_path / "stub_install.py").write_text(STUB_INSTALL)
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("PGCOURSE_", "PYTHON", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PGCOURSE_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(PGCOURSE_VENV=str(tmp_path / "venv"),
                PGCOURSE_BOOTSTRAP_INSTALL=f"{{python}} {tmp_path / 'stub_install.py'} {tmp_path / 'interrupt'}")
     return {"root": root, "env": env, "venv": tmp_path / "venv", "tmp": tmp_path}
