@@ -41,6 +41,9 @@ BAD_INPUT = [  # (arguments, exit code, words the one line must contain[, enviro
     (["build", "--nope"], 2, "pgcourse build: unrecognized arguments"),
     (["lab", "--port", "abc", "--no-browser"], 2, "not a port"),
     (["lab", "--size", "huge", "--no-browser"], 2, "choose from 'tiny', 'small', 'large'"),
+    (["grade"], 2, "required: NOTEBOOK"),
+    (["grade", "notebooks/00_getting_started.ipynb", "--pass-mark", "lots"], 2, "argument --pass-mark"),
+    (["up", "--backend", "docker"], 1, "no Docker engine answers; what to do: start Docker"),
     # a stopped server
     (["url"], 1, "what to do: run `pgcourse up`"),
     (["psql", "-c", "select 1"], 1, "what to do: run `pgcourse up`"),
