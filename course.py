@@ -26,7 +26,7 @@ from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = Path(os.environ.get("PGCOURSE_VENV", ROOT / ".venv"))
+VENV = Path(os.environ.get("PGCOURSE_VENV", ROOT / ".venv")).absolute()  # the command runs from ROOT
 #: Written once the project is installed: the sha256 of the pyproject.toml it was installed from.
 STAMP = VENV / ".pgcourse-installed"
 #: Written into the folder before the environment is built in it: course.py made it, so it may remake it.
@@ -189,7 +189,11 @@ def ensure_environment() -> Path:
     if sys.version_info < (3, 11):
         raise Failure(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}). "
                       "What to do: install a newer Python, or use conda: conda env create -f environment.yml")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    try:
+        wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    except OSError as exc:
+        raise Failure(f"cannot read {ROOT / 'pyproject.toml'} ({exc.strerror}). What to do: run course.py "
+                      "from a complete clone of the course (git clone, or restore the file with git).") from None
     python = venv_python()
     if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return python
