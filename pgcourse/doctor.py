@@ -7,6 +7,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+import psycopg
+
 from . import server as pg
 from .errors import PgcourseError
 from .server import docker as docker_source
@@ -57,7 +59,7 @@ def check_url() -> Check | None:
     try:
         pg.connect(url).close()
         return Check("PGCOURSE_DATABASE_URL", "ok", f"{pg.mask_password(url)} answers")
-    except PgcourseError as exc:
+    except (PgcourseError, psycopg.Error) as exc:
         return Check("PGCOURSE_DATABASE_URL", "fail", str(exc).splitlines()[0],
                      "fix the URL or unset PGCOURSE_DATABASE_URL to use the course's own server")
 
@@ -87,8 +89,8 @@ def check_server() -> Check:
     try:
         server = pg.current()
         return Check("server", "ok", f"PostgreSQL {server.version()} ({server.backend}) at {server.masked_url}")
-    except PgcourseError as exc:
-        return Check("server", "warn", str(exc).splitlines()[0], "run `pgcourse up`")
+    except (PgcourseError, psycopg.Error) as exc:  # psycopg.Error: it stopped answering during the check
+        return Check("server", "warn", (str(exc).strip().splitlines() or [type(exc).__name__])[0], "run `pgcourse up`")
 
 
 def run_checks() -> list[Check]:

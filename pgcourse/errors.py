@@ -52,3 +52,25 @@ class AnswerRefused(PgcourseError):
 
     def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
         return [f"\x1b[31m{line}\x1b[0m" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+
+
+class InputError(PgcourseError):
+    """The user's input is wrong (an unknown chapter or size, a missing file): the CLI exits 2."""
+
+
+def split_message(message: str) -> tuple[str, list[str]]:
+    """(one line: what went wrong and what to do, the detail lines between them) of a multi-line message.
+
+    Messages are written as ``what went wrong\\n  what to do: ...``, sometimes with a program's output
+    in between; a command ends with the one line, so the last thing a user reads says what to do.
+    """
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "", []
+    hints = [i for i, line in enumerate(lines) if line.lower().startswith("what to do")]
+    if not hints:
+        return lines[0], lines[1:]
+    hint = hints[-1]
+    head = lines[0].rstrip(".:") if hint > 0 else ""
+    details = [line for i, line in enumerate(lines) if i not in (0, hint)]
+    return (f"{head}; {lines[hint]}" if head else lines[hint]), details

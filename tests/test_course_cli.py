@@ -41,6 +41,7 @@ def test_progress_lists_passed_exercises_per_chapter(cli_env):
     assert " 2/4 " in line and "0.1, 0.4" in line
 
 
-def test_unknown_chapter_is_a_short_error(cli_env):
+def test_unknown_chapter_is_a_usage_error_in_one_line(cli_env):
     done = _run(cli_env, "reset", "77")
-    assert done.returncode == 1 and "no chapter" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "no chapter" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "04_indexes" in done.stderr

@@ -6,7 +6,15 @@ import argparse
 import subprocess
 
 from .. import server as pg
+from ..datasets import SIZES
 from ..errors import ServerUnavailable
+
+
+def port_number(value: str) -> int:
+    """argparse type for a TCP port: an integer from 1 to 65535."""
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port (a number from 1 to 65535)")
+    return int(value)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("doctor", help="check Python, Docker, ports, disk and the server; say what to fix").set_defaults(func=cmd_doctor)
     p = sub.add_parser("lab", help="start Postgres, seed the dataset, open JupyterLab on your workspace")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser (headless, CI)")
-    p.add_argument("--port", type=int, default=None, help="JupyterLab port (default: a free one from 8888)")
-    p.add_argument("--size", default=None, help="dataset size to seed (default: small)")
+    p.add_argument("--port", type=port_number, default=None, help="JupyterLab port (default: a free one from 8888)")
+    p.add_argument("--size", default=None, choices=SIZES, help="dataset size to seed (default: small)")
     p.set_defaults(func=cmd_lab)
 
 
