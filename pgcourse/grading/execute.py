@@ -144,9 +144,10 @@ def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_t
                     finally:
                         _collect(client, nb, index, incidents)
                         incidents += after_cell(index)
-        except (RuntimeError, TimeoutError) as exc:  # the kernel did not even start
-            incidents.append(Incident("dead_kernel", f"the kernel could not start ({exc})"))
-            break
+        except (RuntimeError, TimeoutError) as exc:  # the kernel did not even start: try again, a few times
+            if restarts >= MAX_RESTARTS:
+                incidents.append(Incident("dead_kernel", f"the kernel could not start ({exc})"))
+                break
         if pos < len(code):
             on_restart()
             restarts += 1
