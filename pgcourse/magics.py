@@ -175,7 +175,11 @@ def sql_magic(line: str, cell: str | None = None):
         except StatementError as exc:
             if not is_disconnect(exc):
                 raise
-            _reconnect_sql_magic()
+            try:
+                _reconnect_sql_magic()
+            except DBAPIError as gone:
+                raise SqlError(f"{_server_message(gone)}\n(the chapter's database is not there: run the notebook's first "
+                               "cell again, which creates it, or `pgcourse reset NN` in a terminal)") from None
             print(RECONNECTED)
             result = _execute(ip, original, line, cell or "")
     except DBAPIError as exc:

@@ -115,3 +115,15 @@ def test_after_a_reset_sql_reconnects_once_and_says_so(run_cells):
     assert not [o for o in before + reset + after + again if o["output_type"] == "error"]
     assert _text(after).count("reconnected") == 1 and "[(True,)]" in _text(after)
     assert "reconnected" not in _text(again) and _data(again, "text/plain") == "[(1,)]"
+
+
+def test_when_the_database_is_gone_sql_says_how_to_get_it_back(run_cells):
+    drop, gone, reopened = run_cells(
+        "from pgcourse.chapter import drop_database\ndrop_database(ch.server, ch.database)",
+        "%sql SELECT 1",
+        "ch = pgcourse.open_chapter('13')\n%sql SELECT 2 AS two",
+    )
+    (error,) = [o for o in gone if o["output_type"] == "error"]
+    assert error["ename"] == "SqlError" and "does not exist" in error["evalue"] and "first cell" in error["evalue"]
+    assert not [o for o in drop + reopened if o["output_type"] == "error"]
+    assert _data(reopened, "text/plain") == "[(2,)]"
