@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -109,9 +110,9 @@ def _wait_until_serving(proc: subprocess.Popen, port: int, token: str, timeout: 
 
 
 def _banner(url: str, root: Path) -> str:
-    rule = "=" * max(60, len(url) + 4)
-    return "\n".join(["", rule, f"  pgcourse: JupyterLab for {root} is ready.", "  Open this URL in your browser:", "",
-                      f"  open {url}", "",
+    rule = "=" * max(60, len(url) + 8)
+    return "\n".join(["", rule, f"  pgcourse: JupyterLab for {root} is ready. In your browser,", "",
+                      f"    open {url}", "",
                       "  Stop with Ctrl-C; the database keeps running (`pgcourse down` stops it).", rule, ""])
 
 
@@ -144,6 +145,8 @@ def run_lab(open_browser: bool = True, port: int | None = None, size: str | None
     print(f"pgcourse: starting JupyterLab on port {port} ...", flush=True)
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     proc = subprocess.Popen(cmd, env=env)
+    # a `kill` of this command stops JupyterLab too, instead of leaving it running without us
+    signal.signal(signal.SIGTERM, lambda *_: (proc.terminate(), sys.exit(proc.wait())))
     try:
         if _wait_until_serving(proc, port, token):
             time.sleep(0.5)  # let Jupyter finish its start-up lines, so the URL is the last thing on screen
