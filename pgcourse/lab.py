@@ -1,6 +1,6 @@
 """``pgcourse lab``: server up, dataset seeded, workspace ready, JupyterLab running.
 
-JupyterLab gets the course's own configuration, written to ``.pgcourse/jupyter/`` on every start:
+JupyterLab gets the course's own settings, written to ``.pgcourse/jupyter/`` on every start:
 its terminals find the ``pgcourse`` command (a login shell would reset PATH from /etc/profile),
 and the "Jupyter news" pop-up, which covers cell outputs, is off.
 """
@@ -82,19 +82,17 @@ def terminal_command(config: Path, shell: str | None = None) -> list[str]:
     return [shell, "-i"]
 
 
-def write_jupyter_config(shell: str | None = None) -> Path:
-    """Write the course's JupyterLab config (terminal shell, settings overrides); return the config file."""
+def jupyter_options(shell: str | None = None) -> list[str]:
+    """Write the course's JupyterLab files (terminal rc, settings overrides); return the options that use them.
+
+    Command-line options, not a ``--config`` file, so a learner's own Jupyter configuration still loads.
+    """
     config = jupyter_dir()
     settings = config / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n", encoding="utf-8")
-    server_config = {
-        "ServerApp": {"terminado_settings": {"shell_command": terminal_command(config, shell)}},
-        "LabApp": {"app_settings_dir": str(settings)},
-    }
-    path = config / "jupyter_server_config.json"
-    path.write_text(json.dumps(server_config, indent=2) + "\n", encoding="utf-8")
-    return path
+    return [f"--ServerApp.terminado_settings=shell_command={json.dumps(terminal_command(config, shell))}",
+            f"--LabApp.app_settings_dir={settings}"]
 
 
 def _wait_until_serving(proc: subprocess.Popen, port: int, token: str, timeout: float = 120) -> bool:
@@ -135,8 +133,7 @@ def run_lab(open_browser: bool = True, port: int | None = None, size: str | None
                PATH=os.pathsep.join([str(course_bin()), os.environ.get("PATH", "")]))
     cmd = [
         sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        f"--ServerApp.root_dir={report.path}", "--ServerApp.port_retries=0",
-        f"--config={write_jupyter_config()}",
+        f"--ServerApp.root_dir={report.path}", "--ServerApp.port_retries=0", *jupyter_options(),
     ]
     if not open_browser:
         cmd.append("--no-browser")

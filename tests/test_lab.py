@@ -129,3 +129,13 @@ def test_lab_serves_jupyterlab_and_a_kernel_queries_the_database(cli_env, tmp_pa
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         subprocess.run([sys.executable, "-m", "pgcourse", "down"], env=cli_env, capture_output=True)
+
+
+def test_terminal_shell_is_interactive_not_login_and_puts_the_course_bin_first(tmp_path):
+    from pgcourse.lab import course_bin, terminal_command
+
+    bash = terminal_command(tmp_path, "/bin/bash")
+    assert bash[0] == "/bin/bash" and "-l" not in bash and "--login" not in bash
+    rc = (tmp_path / "terminal.bashrc").read_text()
+    assert rc.index(".bashrc\"; fi") < rc.index(f'export PATH="{course_bin()}')  # after the learner's own rc
+    assert terminal_command(tmp_path, "/usr/bin/zsh") == ["/usr/bin/zsh", "-i"]
