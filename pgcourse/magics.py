@@ -108,16 +108,19 @@ def _reconnect_sql_magic() -> None:
     current.internal_connection = old.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
+#: What MathJax (JupyterLab's LaTeX) reads as the start of math in an HTML output.
+_MATH_DELIMITERS = ("$", "\\(", "\\[")
+
+
 class QueryResult(ResultSet):
     """A result table whose HTML shows ``$`` as a dollar (bcrypt hashes, prices), never as LaTeX."""
 
     def _repr_html_(self):
         table = super()._repr_html_()
-        if table is None:
-            return None
-        # JupyterLab typesets $...$ in HTML outputs; MathJax skips elements of class mathjax_ignore
-        table = table.replace("$", "&#36;").replace("<table>", '<table class="mathjax_ignore tex2jax_ignore">', 1)
-        return table
+        if table is None or not any(d in table for d in _MATH_DELIMITERS):
+            return table  # as ipython-sql writes it
+        # JupyterLab typesets $...$ and \(...\) in HTML outputs; MathJax skips elements of class mathjax_ignore
+        return table.replace("$", "&#36;").replace("<table>", '<table class="mathjax_ignore tex2jax_ignore">', 1)
 
 
 class QueryPlan(QueryResult):

@@ -98,11 +98,14 @@ def test_a_plan_shows_as_left_aligned_text_not_a_table(run_cells):
 
 
 def test_dollars_in_a_result_table_are_not_typeset_as_latex(run_cells):
-    (outputs,) = run_cells("%sql SELECT '$2b$12$abc' AS hash, '$5' AS price")
-    page = _data(outputs, "text/html")
+    dollars, regex, plain = run_cells("%sql SELECT '$2b$12$abc' AS hash, '$5' AS price",
+                                      "%sql SELECT '^\\(\\d{3}\\)' AS phone_pattern", "%sql SELECT 'abc' AS plain")
+    page = _data(dollars, "text/html")
     assert "$" not in page and "&#36;2b&#36;12&#36;abc" in page
     assert 'class="mathjax_ignore' in page  # JupyterLab's MathJax skips the table
-    assert _data(outputs, "text/plain") == "[('$2b$12$abc', '$5')]"
+    assert _data(dollars, "text/plain") == "[('$2b$12$abc', '$5')]"
+    assert 'class="mathjax_ignore' in _data(regex, "text/html")  # \( starts inline math too
+    assert _data(plain, "text/html").startswith("<table>\n")  # nothing to protect: ipython-sql's own table
 
 
 def test_after_a_reset_sql_reconnects_once_and_says_so(run_cells):
