@@ -48,7 +48,7 @@ def _seed(server: pg.Server, size: str | None) -> None:
     size = size or datasets.default_size()
     if not datasets.is_seeded(server, size):
         print(f"pgcourse: seeding the {size} dataset (first run only; about half a minute for small) ...", flush=True)
-    report = datasets.ensure(server, size)
+    report = datasets.ensure(server, size, progress=True)
     if report.seeded:
         print(f"pgcourse: {report.summary()}", flush=True)
 
