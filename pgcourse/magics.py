@@ -201,11 +201,15 @@ def connect_sql_magic(chapter) -> None:
         ip.run_line_magic("config", f"SqlMagic.{key} = {value!r}")
     ip.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
     ip.register_magic_function(answer_magic, magic_kind="cell", magic_name="answer")
-    ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
-    # Each statement on its own, as psql sends it: VACUUM and CREATE INDEX CONCURRENTLY work in a
-    # cell (SQLAlchemy would otherwise wrap them in a transaction, which they refuse).
     from sql.connection import Connection
 
+    known = set(Connection.connections)
+    ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
+    if set(Connection.connections) == known and Connection.current is not None:
+        # the first cell run again (after a reset, say): ipython-sql kept its old session; start a new one
+        _reconnect_sql_magic()
+    # Each statement on its own, as psql sends it: VACUUM and CREATE INDEX CONCURRENTLY work in a
+    # cell (SQLAlchemy would otherwise wrap them in a transaction, which they refuse).
     Connection.current.internal_connection.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -129,4 +129,4 @@ def test_when_the_database_is_gone_sql_says_how_to_get_it_back(run_cells):
     (error,) = [o for o in gone if o["output_type"] == "error"]
     assert error["ename"] == "SqlError" and "does not exist" in error["evalue"] and "first cell" in error["evalue"]
     assert not [o for o in drop + reopened if o["output_type"] == "error"]
-    assert _data(reopened, "text/plain") == "[(2,)]"
+    assert _data(reopened, "text/plain") == "[(2,)]" and "reconnected" not in _text(reopened)
