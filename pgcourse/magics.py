@@ -8,11 +8,13 @@ the result.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
 from typing import Any
 
 from IPython.core.magic import no_var_expand
+from sql.run import ResultSet
 
 from .server import sqlalchemy_url
 
@@ -69,22 +71,123 @@ def _sql_as_written(ip):
         del ip.var_expand  # back to the class's method
 
 
+#: Printed once when a statement met a connection the server had ended (``pgcourse reset NN``) and ran again.
+RECONNECTED = "(pgcourse: the server had closed this notebook's connection, e.g. after `pgcourse reset`; reconnected and ran it again)"
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when an error means the server ended the connection (a reset's DROP DATABASE ... FORCE, a restart).
+
+    Not for errors on a live connection: a statement timeout (also an OperationalError) stays an error.
+    """
+    import psycopg
+
+    if getattr(exc, "connection_invalidated", False):  # SQLAlchemy saw a disconnect
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, psycopg.errors.AdminShutdown):
+        return True
+    if isinstance(orig, psycopg.OperationalError):
+        conn = getattr(orig, "pgconn", None)
+        text = str(orig)
+        return ("server closed the connection" in text or "connection is closed" in text
+                or "consuming input failed" in text or (conn is not None and conn.status != 0))
+    return False
+
+
+def _reconnect_sql_magic() -> None:
+    """Give ipython-sql's current connection a new server session (autocommit again), dropping the dead one."""
+    from sql.connection import Connection
+
+    current = Connection.current
+    old = current.internal_connection
+    with contextlib.suppress(Exception):
+        old.invalidate()
+        old.close()
+    old.engine.dispose()  # no pooled connection to the dropped database survives
+    current.internal_connection = old.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+#: What MathJax (JupyterLab's LaTeX) reads as the start of math in an HTML output.
+_MATH_DELIMITERS = ("$", "\\(", "\\[")
+
+
+class QueryResult(ResultSet):
+    """A result table whose HTML shows ``$`` as a dollar (bcrypt hashes, prices), never as LaTeX."""
+
+    def _repr_html_(self):
+        table = super()._repr_html_()
+        if table is None or not any(d in table for d in _MATH_DELIMITERS):
+            return table  # as ipython-sql writes it
+        # JupyterLab typesets $...$ and \(...\) in HTML outputs; MathJax skips elements of class mathjax_ignore
+        return table.replace("$", "&#36;").replace("<table>", '<table class="mathjax_ignore tex2jax_ignore">', 1)
+
+
+class QueryPlan(QueryResult):
+    """A one-column ``QUERY PLAN`` result: shown as the plan's text, left-aligned, as psql prints it."""
+
+    def text(self) -> str:
+        return "\n".join(str(row[0]) for row in self)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    __str__ = __repr__
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def _repr_html_(self) -> str:
+        body = html.escape(self.text()).replace("$", "&#36;")
+        return f'<pre class="mathjax_ignore tex2jax_ignore" style="text-align: left">{body}</pre>'
+
+
+def _presented(result: Any) -> Any:
+    """What a cell shows: nothing for a statement without rows (DDL), a plan as text, tables with plain dollars."""
+    if not isinstance(result, ResultSet):
+        return result
+    if result.pretty is None:  # CREATE, INSERT, VACUUM...: ipython-sql would show "[]"
+        return None
+    plan = list(result.keys) == ["QUERY PLAN"] and all(isinstance(row[0], str) for row in result)
+    result.__class__ = QueryPlan if plan else QueryResult
+    return result
+
+
+def _execute(ip, original, line: str, cell: str) -> Any:
+    captured = io.StringIO()
+    # ipython-sql prints a full traceback before raising: keep the server's message only
+    with _sql_as_written(ip), contextlib.redirect_stdout(captured):
+        result = original.execute(line, cell)
+    print(captured.getvalue(), end="")
+    return result
+
+
 @no_var_expand
 def sql_magic(line: str, cell: str | None = None):
-    """%sql / %%sql from ipython-sql, sent as written, raising :class:`SqlError` with the server's message."""
-    from sqlalchemy.exc import DBAPIError
+    """%sql / %%sql from ipython-sql, sent as written, raising :class:`SqlError` with the server's message.
+
+    A connection the server ended (the chapter was reset) is replaced once and the SQL run again.
+    """
+    from sqlalchemy.exc import DBAPIError, StatementError
 
     ip = _ipython()
     original = ip.magics_manager.registry["SqlMagic"]
-    captured = io.StringIO()
     try:
-        # ipython-sql prints a full traceback before raising: keep the server's message only
-        with _sql_as_written(ip), contextlib.redirect_stdout(captured):
-            result = original.execute(line, cell or "")
+        try:
+            result = _execute(ip, original, line, cell or "")
+        except StatementError as exc:
+            if not is_disconnect(exc):
+                raise
+            try:
+                _reconnect_sql_magic()
+            except DBAPIError as gone:
+                raise SqlError(f"{_server_message(gone)}\n(the chapter's database is not there: run the notebook's first "
+                               "cell again, which creates it, or `pgcourse reset NN` in a terminal)") from None
+            print(RECONNECTED)
+            result = _execute(ip, original, line, cell or "")
     except DBAPIError as exc:
         raise SqlError(_server_message(exc)) from None
-    print(captured.getvalue(), end="")
-    return result
+    return _presented(result)
 
 
 def connect_sql_magic(chapter) -> None:
@@ -98,11 +201,15 @@ def connect_sql_magic(chapter) -> None:
         ip.run_line_magic("config", f"SqlMagic.{key} = {value!r}")
     ip.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
     ip.register_magic_function(answer_magic, magic_kind="cell", magic_name="answer")
-    ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
-    # Each statement on its own, as psql sends it: VACUUM and CREATE INDEX CONCURRENTLY work in a
-    # cell (SQLAlchemy would otherwise wrap them in a transaction, which they refuse).
     from sql.connection import Connection
 
+    known = set(Connection.connections)
+    ip.run_line_magic("sql", sqlalchemy_url(chapter.url))
+    if set(Connection.connections) == known and Connection.current is not None:
+        # the first cell run again (after a reset, say): ipython-sql kept its old session; start a new one
+        _reconnect_sql_magic()
+    # Each statement on its own, as psql sends it: VACUUM and CREATE INDEX CONCURRENTLY work in a
+    # cell (SQLAlchemy would otherwise wrap them in a transaction, which they refuse).
     Connection.current.internal_connection.execution_options(isolation_level="AUTOCOMMIT")
 
 

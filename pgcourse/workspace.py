@@ -2,7 +2,8 @@
 
 ``prepare()`` copies chapters the learner does not have yet. When the course changes a chapter
 the learner already has, the new version is put in ``workspace/updates/`` beside it, never
-over the learner's copy.
+over the learner's copy. Course pages the notebooks link to (``docs/guide-errata.md``) are
+copied to ``workspace/docs/`` every time: they are not the learner's work.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from pathlib import Path
 from .server import project_root
 
 SOURCES_FILE = ".pgcourse-sources.json"
+
+#: Course pages the notebooks link to (``../docs/guide-errata.md#g1-...``), copied into the workspace so
+#: the links open in JupyterLab, whose file root is the workspace. They are the course's: refreshed every time.
+LINKED_DOCS = ("docs/guide-errata.md",)
 
 
 @dataclass
@@ -58,4 +63,21 @@ def prepare(source: Path | None = None, target: Path | None = None) -> Workspace
             record[nb.name] = digest
             report.updates.append(nb.name)
     record_file.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    copy_linked_docs(source.parent, target)
     return report
+
+
+def copy_linked_docs(project: Path, target: Path) -> list[Path]:
+    """Copy the pages notebooks link to into ``target`` (same relative path), so ``../docs/...`` links resolve there.
+
+    JupyterLab resolves ``../docs/x.md`` from a notebook at the root of its file tree to ``docs/x.md``.
+    """
+    copied = []
+    for name in LINKED_DOCS:
+        page = project / name
+        if page.exists():
+            dest = target / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(page, dest)
+            copied.append(dest)
+    return copied

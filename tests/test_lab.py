@@ -48,6 +48,26 @@ def _execute(base: str, token: str, kernel_id: str, code: str, timeout: float = 
     raise AssertionError("kernel did not answer in time")
 
 
+def _terminal_run(base: str, token: str, command: str, marker: str, timeout: float = 30) -> str:
+    """Open a JupyterLab terminal (REST + terminado websocket), type a command, return what it printed."""
+    req = urllib.request.Request(f"http://{base}/api/terminals?token={token}", data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        name = json.loads(resp.read())["name"]
+    ws = websocket.create_connection(f"ws://{base}/terminals/websocket/{name}?token={token}", timeout=timeout)
+    try:
+        ws.send(json.dumps(["set_size", 50, 400, 600, 2000]))  # no line wrapping inside long paths
+        ws.send(json.dumps(["stdin", f"{command}; echo {marker}-$?-done\r"]))
+        out, deadline = "", time.monotonic() + timeout
+        while time.monotonic() < deadline and not re.search(rf"{marker}-\d+-done", out):
+            msg = json.loads(ws.recv())
+            if msg[0] == "stdout":
+                out += msg[1]
+        return out
+    finally:
+        ws.close()
+
+
 def test_lab_serves_jupyterlab_and_a_kernel_queries_the_database(cli_env, tmp_path):
     cli_env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
     with socket.socket() as sock:  # a port the OS picks, away from the server's own range
@@ -91,6 +111,17 @@ def test_lab_serves_jupyterlab_and_a_kernel_queries_the_database(cli_env, tmp_pa
                 "with s.current().connect() as c:\n"
                 "    print('answer', c.execute('select 6 * 7').fetchone()[0], c.execute('show server_version_num').fetchone()[0][:2])\n")
         assert _execute(base, token, kernel_id, code).split() == ["command", "True", "answer", "42", "18"]
+        # a JupyterLab terminal (terminado) finds the course's command, even where a login shell resets PATH
+        out = _terminal_run(base, token, "command -v pgcourse", "PGC")
+        assert re.search(r"PGC-0-done", out) and f"{os.path.dirname(sys.executable)}/pgcourse" in out, out
+        # the "Jupyter news" pop-up is off by default
+        with urllib.request.urlopen(f"http://{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+                                    f"?token={token}", timeout=10) as resp:
+            schema = json.loads(resp.read())["schema"]
+        assert schema["properties"]["fetchNews"]["default"] == "false"
+        # the URL to open comes after Jupyter's own start-up lines, not buried under them
+        shown = "".join(lines)
+        assert shown.rindex("Jupyter Server") < shown.rindex(f"open {url}"), shown
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -98,3 +129,13 @@ def test_lab_serves_jupyterlab_and_a_kernel_queries_the_database(cli_env, tmp_pa
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         subprocess.run([sys.executable, "-m", "pgcourse", "down"], env=cli_env, capture_output=True)
+
+
+def test_terminal_shell_is_interactive_not_login_and_puts_the_course_bin_first(tmp_path):
+    from pgcourse.lab import course_bin, terminal_command
+
+    bash = terminal_command(tmp_path, "/bin/bash")
+    assert bash[0] == "/bin/bash" and "-l" not in bash and "--login" not in bash
+    rc = (tmp_path / "terminal.bashrc").read_text()
+    assert rc.index(".bashrc\"; fi") < rc.index(f'export PATH="{course_bin()}')  # after the learner's own rc
+    assert terminal_command(tmp_path, "/usr/bin/zsh") == ["/usr/bin/zsh", "-i"]

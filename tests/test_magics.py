@@ -82,3 +82,55 @@ def test_answer_saves_the_cell_and_runs_it(run_cells, pg_server):
     with pg_server.connect("magics_ch13") as conn:
         saved = dict(conn.execute("SELECT exercise, answer_sql FROM pgcourse.answers").fetchall())
     assert {k: v.strip() for k, v in saved.items()} == {"13.5": "SELECT count(*) FROM roles", "13.6": "-- YOUR SQL HERE"}
+
+
+def _data(outputs: list[dict], mime: str) -> str:
+    return "".join(o.get("data", {}).get(mime, "") for o in outputs if o["output_type"] == "execute_result")
+
+
+def test_statements_without_rows_show_nothing(run_cells):
+    ddl, insert = run_cells("%sql CREATE TABLE quiet (id int)", "%%sql\nINSERT INTO quiet VALUES (1);\nDROP TABLE quiet")
+    assert ddl == [] and insert == []
+
+
+def test_a_plan_shows_as_left_aligned_text_not_a_table(run_cells):
+    (outputs,) = run_cells("%sql EXPLAIN (COSTS OFF) SELECT * FROM roles WHERE id < 3")
+    assert _data(outputs, "text/plain").splitlines()[0] in ("Seq Scan on roles", "Index Scan using roles_pkey on roles")
+    assert "Filter: (id < 3)" in _data(outputs, "text/plain") or "Index Cond: (id < 3)" in _data(outputs, "text/plain")
+    page = _data(outputs, "text/html")
+    assert page.startswith("<pre") and "<table" not in page and "(id &lt; 3)" in page
+
+
+def test_dollars_in_a_result_table_are_not_typeset_as_latex(run_cells):
+    dollars, regex, plain = run_cells("%sql SELECT '$2b$12$abc' AS hash, '$5' AS price",
+                                      "%sql SELECT '^\\(\\d{3}\\)' AS phone_pattern", "%sql SELECT 'abc' AS plain")
+    page = _data(dollars, "text/html")
+    assert "$" not in page and "&#36;2b&#36;12&#36;abc" in page
+    assert 'class="mathjax_ignore' in page  # JupyterLab's MathJax skips the table
+    assert _data(dollars, "text/plain") == "[('$2b$12$abc', '$5')]"
+    assert 'class="mathjax_ignore' in _data(regex, "text/html")  # \( starts inline math too
+    assert _data(plain, "text/html").startswith("<table>\n")  # nothing to protect: ipython-sql's own table
+
+
+def test_after_a_reset_sql_reconnects_once_and_says_so(run_cells):
+    before, reset, after, again = run_cells(
+        "%sql CREATE TABLE lost (id int)",
+        "from pgcourse.chapter import reset\nreset('13', server=ch.server, size='tiny')",
+        "%sql SELECT to_regclass('lost') IS NULL AS gone",
+        "%sql SELECT 1 AS one",
+    )
+    assert not [o for o in before + reset + after + again if o["output_type"] == "error"]
+    assert _text(after).count("reconnected") == 1 and "[(True,)]" in _text(after)
+    assert "reconnected" not in _text(again) and _data(again, "text/plain") == "[(1,)]"
+
+
+def test_when_the_database_is_gone_sql_says_how_to_get_it_back(run_cells):
+    drop, gone, reopened = run_cells(
+        "from pgcourse.chapter import drop_database\ndrop_database(ch.server, ch.database)",
+        "%sql SELECT 1",
+        "ch = pgcourse.open_chapter('13')\n%sql SELECT 2 AS two",
+    )
+    (error,) = [o for o in gone if o["output_type"] == "error"]
+    assert error["ename"] == "SqlError" and "does not exist" in error["evalue"] and "first cell" in error["evalue"]
+    assert not [o for o in drop + reopened if o["output_type"] == "error"]
+    assert _data(reopened, "text/plain") == "[(2,)]" and "reconnected" not in _text(reopened)

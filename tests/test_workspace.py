@@ -46,3 +46,14 @@ def test_new_chapter_is_added_and_a_deleted_copy_comes_back_fresh(tmp_path):
     (tmp_path / "ws" / "a.ipynb").unlink()
     report = prepare(tmp_path / "nb", tmp_path / "ws")
     assert sorted(report.added) == ["a.ipynb", "b.ipynb"]
+
+
+def test_the_errata_page_is_copied_beside_the_notebooks_and_kept_current(tmp_path):
+    _course(tmp_path / "nb", a="A1")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide-errata.md").write_text("v1")
+    prepare(tmp_path / "nb", tmp_path / "ws")
+    assert (tmp_path / "ws" / "docs" / "guide-errata.md").read_text() == "v1"
+    (tmp_path / "docs" / "guide-errata.md").write_text("v2")
+    prepare(tmp_path / "nb", tmp_path / "ws")
+    assert (tmp_path / "ws" / "docs" / "guide-errata.md").read_text() == "v2"

@@ -25,6 +25,7 @@ Transform = Callable[[NotebookNode, ChapterInfo], NotebookNode]
 PIPELINE: tuple[Transform, ...] = (
     t.clear_solution_outputs,
     t.clear_check_outputs,
+    t.clear_measure_outputs,
     t.replace_solutions,
     t.keep_only_tags,
     t.normalise_execution_counts,

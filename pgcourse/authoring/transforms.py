@@ -45,6 +45,18 @@ def clear_check_outputs(nb: NotebookNode, chapter: ChapterInfo) -> NotebookNode:
     return nb
 
 
+#: Tag of a cell whose output answers a prediction asked before it (predict, then measure).
+MEASURE_TAG = "measure"
+
+
+def clear_measure_outputs(nb: NotebookNode, chapter: ChapterInfo) -> NotebookNode:
+    """Clear the outputs of cells tagged ``measure``: a shipped measurement would give a prediction away."""
+    for cell in _code_cells(nb):
+        if MEASURE_TAG in cell.metadata.get("tags", []):
+            _clear(cell)
+    return nb
+
+
 def replace_solutions(nb: NotebookNode, chapter: ChapterInfo) -> NotebookNode:
     """Replace solution regions by ``-- YOUR SQL HERE`` / ``# YOUR CODE HERE`` (magic lines kept)."""
     for cell in nb.cells:

@@ -77,3 +77,17 @@ def test_build_check_command_exits_zero_when_up_to_date(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pgcourse", "build", "--check"], cwd=PROJECT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_build_clears_what_a_measure_cell_printed_so_the_prediction_stays_open(tmp_path):
+    path = _solution(tmp_path / "solutions")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(3, new_code_cell("%sql EXPLAIN (COSTS OFF) SELECT * FROM orders WHERE id = 1",
+                                     metadata={"tags": ["measure"]}, execution_count=7,
+                                     outputs=[new_output("execute_result", data={"text/plain": "Index Scan"}, execution_count=7)]))
+    nbformat.write(nb, path)
+    build_all(tmp_path / "solutions", tmp_path / "notebooks")
+    built = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4)
+    measured = built.cells[3]
+    assert measured.outputs == [] and measured.execution_count is None
+    assert measured.metadata == {"tags": ["measure"]} and measured.source.startswith("%sql EXPLAIN")

@@ -33,6 +33,16 @@ def test_outputs_of_check_cells_are_cleared():
     assert nb.cells[0].outputs == []
 
 
+def test_outputs_of_measure_cells_are_cleared_and_the_tag_kept():
+    measured = new_code_cell("%sql SELECT pg_relation_size('orders')", outputs=[_result("8192")], execution_count=5,
+                             metadata={"tags": ["measure", "nbval-ignore-output"]})
+    untagged = new_code_cell("%sql SELECT 1", outputs=[_result("1")], execution_count=6)
+    nb = t.clear_measure_outputs(_nb(measured, untagged), CH)
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
+    assert nb.cells[0].metadata["tags"] == ["measure", "nbval-ignore-output"]
+    assert nb.cells[1].outputs[0]["data"]["text/plain"] == "1"
+
+
 def test_solutions_are_replaced_in_code_cells_only_where_marked():
     cells = [new_code_cell("%%answer 0.1\n-- BEGIN SOLUTION\nSELECT 1\n-- END SOLUTION"),
              new_markdown_cell("Write `-- BEGIN SOLUTION` nowhere else")]
