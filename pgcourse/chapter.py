@@ -273,28 +273,47 @@ class Chapter:
         return pg.connect(self.url, **kwargs)
 
     def conn(self) -> psycopg.Connection:
-        """A shared learner connection, reopened when it was closed or broken."""
+        """A shared learner connection, reopened when it was closed or broken (e.g. by ``pgcourse reset``)."""
         if self._learner_conn is None or self._learner_conn.closed or self._learner_conn.broken:
             self._learner_conn = self.connect()
         return self._learner_conn
 
+    def _on_conn(self, use):
+        """``use(self.conn())``; once more on a new connection when the server had ended the old one (a reset)."""
+        conn = self.conn()
+        try:
+            return use(conn)
+        except psycopg.OperationalError as exc:
+            from .magics import RECONNECTED, is_disconnect
+
+            if not (conn.broken or conn.closed) or not is_disconnect(exc):
+                raise
+            print(RECONNECTED)
+        return use(self.conn())
+
     def query(self, query: str, params: Any = None) -> list[tuple]:
         """Run SQL as the learner and return the rows (for small Python-side experiments)."""
-        cur = self.conn().execute(query, params)
-        return cur.fetchall() if cur.description else []
+        def rows(conn: psycopg.Connection) -> list[tuple]:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+        return self._on_conn(rows)
 
     def df(self, query: str, params: Any = None):
         """Run SQL as the learner and return a pandas DataFrame."""
         import pandas as pd
 
-        cur = self.conn().execute(query, params)
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+        def frame(conn: psycopg.Connection):
+            cur = conn.execute(query, params)
+            return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+        return self._on_conn(frame)
 
     def explain(self, query: str, params: Any = None, *, analyze: bool = True, buffers: bool = True):
         """EXPLAIN (FORMAT JSON) of a query as the learner: a :class:`pgcourse.plans.Plan`."""
         from .plans import explain
 
-        return explain(self.conn(), query, params, analyze=analyze, buffers=buffers)
+        return self._on_conn(lambda conn: explain(conn, query, params, analyze=analyze, buffers=buffers))
 
     def scratch_connect(self) -> psycopg.Connection:
         """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""

@@ -122,3 +122,22 @@ def test_a_learner_name_that_cannot_be_a_database_name_is_refused(course_env, mo
     monkeypatch.setenv("PGCOURSE_LEARNER", "Robert'); DROP")
     with pytest.raises(ChapterError, match="lowercase letters"):
         pgcourse.open_chapter("12", magic=False)
+
+
+def test_after_a_reset_the_learner_connection_reconnects_once_and_says_so(ch, capsys):
+    from pgcourse.chapter import reset
+    from pgcourse.magics import RECONNECTED
+
+    ch.query("CREATE TABLE lost (id int)")
+    reset("13", server=ch.server, size="tiny")
+    capsys.readouterr()
+    assert ch.query("SELECT to_regclass('lost') IS NULL")[0][0] is True
+    assert capsys.readouterr().out.strip() == RECONNECTED
+    assert ch.df("SELECT 1 AS one")["one"].tolist() == [1]
+    assert capsys.readouterr().out == ""
+
+
+def test_a_statement_timeout_is_not_mistaken_for_a_lost_connection(ch, capsys):
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        ch.query("SET statement_timeout = 50; SELECT pg_sleep(1)")
+    assert "reconnected" not in capsys.readouterr().out

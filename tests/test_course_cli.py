@@ -37,8 +37,12 @@ def test_progress_lists_passed_exercises_per_chapter(cli_env):
         "0.1": {"status": "passed"}, "0.2": {"status": "failed"}, "0.4": {"status": "passed"}}}))
     done = _run(cli_env, "progress")
     assert done.returncode == 0
-    line = next(l for l in done.stdout.splitlines() if l.startswith("00_getting_started"))
-    assert " 2/4 " in line and "0.1, 0.4" in line
+    lines = done.stdout.splitlines()
+    assert " 2/4 " in next(l for l in lines if l.startswith("00_getting_started"))
+    exercise = {l.split()[0]: l for l in lines if l.startswith("  ")}
+    assert "✔ passed" in exercise["0.1"] and "last: passed" in exercise["0.1"]
+    assert "✔" not in exercise["0.2"] and "last: failed" in exercise["0.2"]
+    assert "last: not checked" in exercise["0.3"]
 
 
 def test_unknown_chapter_is_a_usage_error_in_one_line(cli_env):

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("chapter", type=chapter_ref, help="chapter number or name, e.g. 04 or 04_indexes")
     p.add_argument("--size", default=None, choices=SIZES, help="dataset size (default: PGCOURSE_DATASET_SIZE or small)")
     p.set_defaults(func=cmd_reset)
-    sub.add_parser("progress", help="which exercises you have passed, chapter by chapter").set_defaults(func=cmd_progress)
+    sub.add_parser("progress", help="per exercise: ever passed, and the last result of its check").set_defaults(func=cmd_progress)
 
 
 def cmd_build(args) -> int:
@@ -85,14 +85,9 @@ def cmd_reset(args) -> int:
 def cmd_progress(args) -> int:
     from .. import progress
 
-    rows = progress.summary()
-    if not rows:
+    lines = progress.report()
+    if not lines:
         print("pgcourse: no chapter has exercises yet")
         return 0
-    total_done = total = 0
-    for chapter, done, count, ids in rows:
-        bar = "#" * done + "." * (count - done)
-        print(f"{chapter.name:<24} {done:>2}/{count:<2} [{bar}]  {', '.join(ids) if ids else ''}".rstrip())
-        total_done, total = total_done + done, total + count
-    print(f"{'total':<24} {total_done:>2}/{total:<2}")
+    print("\n".join(lines))
     return 0
