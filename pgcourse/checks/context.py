@@ -193,7 +193,7 @@ class CheckContext:
         number = as_number(value)
         if number is None or (whole and number != int(number)):
             kind = "a whole number" if whole else "a number"
-            self.fail(f"your prediction {value!r} is not {kind}",
+            self.fail(f"your prediction {value!r} is not {'a number' if number is None else kind}",
                       f'save {kind}: pgcourse.answer("{self.exercise_id}", 7)')
         return int(number) if whole else number
 
