@@ -166,6 +166,11 @@ def test_3_1_deferred_no_action_fails_at_commit(ch):
     failed(check(ch, "3.1"), "deleting a product", "refused")
 
 
+def test_3_1_only_the_product_key_fails(ch):
+    run(ch, REVIEWS_SETUP, "ALTER TABLE reviews ADD FOREIGN KEY (product_id) REFERENCES products ON DELETE CASCADE")
+    failed(check(ch, "3.1"), "reviews.user_id has no foreign key")
+
+
 def test_3_1_only_one_key_fails(ch):
     run(ch, REVIEWS_SETUP, "ALTER TABLE reviews ADD FOREIGN KEY (user_id) REFERENCES users ON DELETE SET NULL")
     failed(check(ch, "3.1"), "reviews.product_id has no foreign key")
@@ -354,6 +359,12 @@ def test_3_6_unique_user_alone_fails(ch):
     run(ch, REVIEWS_SETUP, "DELETE FROM reviews r USING reviews s WHERE r.user_id = s.user_id AND r.id > s.id",
         "ALTER TABLE reviews ADD UNIQUE (user_id)")
     failed(check(ch, "3.6"), "another product", "not user_id alone")
+
+
+def test_3_6_unique_product_alone_fails(ch):
+    run(ch, REVIEWS_SETUP, "DELETE FROM reviews r USING reviews s WHERE r.product_id = s.product_id AND r.id > s.id",
+        "ALTER TABLE reviews ADD UNIQUE (product_id)")
+    failed(check(ch, "3.6"), "another user could not review the same product", "not product_id alone")
 
 
 def test_3_6_nulls_not_distinct_fails(ch):
