@@ -102,7 +102,9 @@ def new_products(conn: psycopg.Connection, tag: str, n: int = 1) -> list[int]:
 
 @exercise("3.1", "Foreign keys on reviews: anonymise on user delete, cascade on product delete")
 def review_foreign_keys(ctx: CheckContext) -> str:
-    """reviews.user_id -> users ON DELETE SET NULL; reviews.product_id -> products ON DELETE CASCADE."""
+    """Parts of the task: (1) a foreign key reviews.user_id -> users; (2) deleting a user keeps their
+    reviews with user_id NULL (SET NULL); (3) a foreign key reviews.product_id -> products; (4) deleting
+    a product deletes its reviews (CASCADE)."""
     require_table(ctx, "reviews")
     hint_user = "ALTER TABLE reviews ADD FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE ..."
     hint_product = "ALTER TABLE reviews ADD FOREIGN KEY (product_id) REFERENCES products (id) ON DELETE ..."
@@ -160,7 +162,8 @@ def measure_child_scans(conn: psycopg.Connection, n: int) -> int:
 
 @exercise("3.2", "Predict: sequential scans of the child per parent DELETE")
 def predict_child_scans(ctx: CheckContext) -> str:
-    """The prediction is a number; the check measures it on a throwaway child table of its own."""
+    """Part of the task: one number, the sequential scans of the unindexed child caused by one DELETE of
+    20 parents (20.0 and "20" mean 20); the check measures it on a throwaway child table of its own."""
     predicted = ctx.predicted_number()
     with rolled_back(ctx.learner) as conn:
         measured = measure_child_scans(conn, PRODUCTS_DELETED)
@@ -173,18 +176,18 @@ def predict_child_scans(ctx: CheckContext) -> str:
 
 # ---- 3.3 index the foreign key ---------------------------------------------------------------------
 
-def leading_index(ctx: CheckContext, table: str, columns: list[str]) -> str | None:
-    """A valid, non-partial index of ``table`` whose first keys are exactly ``columns`` (any order)."""
-    for index in ctx.indexes(table):
-        keys = index["keys"][:len(columns)]
-        if index["valid"] and index["predicate"] is None and index["method"] == "btree" and sorted(keys) == sorted(columns):
-            return index["name"]
-    return None
+def leading_indexes(ctx: CheckContext, table: str, column: str) -> list[dict]:
+    """Valid, non-partial indexes of ``table`` whose first key is ``column`` (any access method)."""
+    return [ix for ix in ctx.indexes(table)
+            if ix["valid"] and ix["predicate"] is None and ix["keys"] and ix["keys"][0] == column]
 
 
 @exercise("3.3", "Find the foreign key of wishlist_items that has no index, and index it")
 def wishlist_fk_index(ctx: CheckContext) -> str:
-    """Every FK column of wishlist_items leads some B-tree index; deleting parents scans no child sequentially."""
+    """Parts of the task: (1) both foreign keys stay; (2) the primary key stays; (3) some index leads
+    with product_id (the unindexed key); (4) deleting a product and (5) deleting a user read
+    wishlist_items through an index, never sequentially (normal planner: any index type that really
+    serves the lookup passes: B-tree, hash...)."""
     require_table(ctx, "wishlist_items")
     for column, parent in (("user_id", "users"), ("product_id", "products")):
         ctx.expect(fk_on(ctx, "wishlist_items", column, parent),
@@ -193,15 +196,16 @@ def wishlist_fk_index(ctx: CheckContext) -> str:
     ctx.expect(any(i["unique"] and i["valid"] and i["predicate"] is None and sorted(i["keys"]) == ["product_id", "user_id"]
                    for i in ctx.indexes("wishlist_items")),
                "wishlist_items lost its primary key (user_id, product_id)",
-        "keep the primary key: it stops a product being wished twice, and it already serves user_id")
-    missing = leading_index(ctx, "wishlist_items", ["product_id"])
-    ctx.expect(missing, "no index starts with product_id: deleting a product still reads all of wishlist_items",
-               "the primary key (user_id, product_id) serves lookups by user_id, its leading column, but not by "
-               "product_id alone: CREATE INDEX ON wishlist_items (product_id)")
+               "keep the primary key: it stops a product being wished twice, and it already serves user_id")
+    leading = leading_indexes(ctx, "wishlist_items", "product_id")
+    if not leading:
+        later = [ix["name"] for ix in ctx.indexes("wishlist_items") if "product_id" in ix["keys"][1:]]
+        ctx.fail("no index starts with product_id: deleting a product still reads all of wishlist_items"
+                 + (f" ({', '.join(later)} has product_id, but not as its first column)" if later else ""),
+                 "the primary key (user_id, product_id) serves lookups by user_id, its leading column, but not by "
+                 "product_id alone: CREATE INDEX ON wishlist_items (product_id)")
     conn = ctx.learner
     with rolled_back(conn):
-        # the index exists (above); make the planner use it even on a table small enough to read whole
-        conn.execute("SET LOCAL enable_seqscan = off")
         uid = new_user(conn, "3-3")
         (pid,) = new_products(conn, "3-3")
         conn.execute("INSERT INTO wishlist_items (user_id, product_id) VALUES (%s, %s)", [uid, pid])
@@ -210,9 +214,13 @@ def wishlist_fk_index(ctx: CheckContext) -> str:
             before, _ = scans(conn, "wishlist_items")
             conn.execute(query, [key])
             after, _ = scans(conn, "wishlist_items")
-            ctx.expect(after == before, f"deleting {what} still read wishlist_items sequentially",
-                       "each foreign key column needs an index that starts with it")
-    return f"both foreign keys are served by an index ({missing} for product_id); parent deletes use them"
+            ctx.expect(after == before, f"deleting {what} still read wishlist_items sequentially "
+                                        f"(the index{'es' if len(leading) > 1 else ''} "
+                                        f"{', '.join(ix['name'] for ix in leading)} did not serve the lookup)",
+                       "each foreign key column needs an index that starts with it and answers = (a B-tree or a hash "
+                       "index; a BRIN index on an unordered column does not help)")
+    names = ", ".join(f"{ix['name']} ({ix['method']})" for ix in leading)
+    return f"both foreign keys are served by an index ({names} for product_id); parent deletes use them"
 
 
 # ---- 3.4 predict: NULL and CHECK ---------------------------------------------------------------------
@@ -240,7 +248,8 @@ def discount_truth(conn: psycopg.Connection) -> set[str]:
 
 @exercise("3.4", "Predict: which rows does the guide's discount CHECK accept?")
 def predict_check_null(ctx: CheckContext) -> str:
-    """The prediction is a list of labels; the check measures the truth on a temporary table."""
+    """Part of the task: the set of labels of the accepted rows (a list or a string of labels, any case
+    and order); the check measures the truth on a temporary table."""
     predicted = _labels(ctx.saved_value())
     unknown = predicted - set(DISCOUNT_ROWS)
     ctx.expect(not unknown, f"unknown row labels {sorted(unknown)}",
@@ -266,7 +275,9 @@ def predict_check_null(ctx: CheckContext) -> str:
 
 @exercise("3.5", "Fix the guide's e-mail CHECK ([A-Z|a-z] accepts a pipe)")
 def email_check(ctx: CheckContext) -> str:
-    """newsletter_signups rejects malformed addresses (the pipe one first), accepts good ones, holds no bad row."""
+    """Parts of the task: (1) the malformed row is gone from newsletter_signups; (2) c|m and every other
+    domain not ending in a dot and two letters is rejected (BAD_EMAILS); (3) every valid address is
+    accepted (GOOD_EMAILS and 200 of the dataset's)."""
     require_table(ctx, "newsletter_signups")
     conn = ctx.learner
     with rolled_back(conn):
@@ -295,7 +306,9 @@ def email_check(ctx: CheckContext) -> str:
 
 @exercise("3.6", "One review per user and product (composite UNIQUE)")
 def reviews_unique(ctx: CheckContext) -> str:
-    """(user_id, product_id) unique in either column order; anonymised (NULL user) reviews never collide."""
+    """Parts of the task: (1) a second review by the same user of the same product is refused; (2) the
+    same user may review another product and (3) another user the same product; (4) any number of
+    anonymised reviews (user_id NULL) of one product are accepted."""
     require_table(ctx, "reviews")
     conn = ctx.learner
     with rolled_back(conn):
@@ -331,7 +344,9 @@ def reviews_unique(ctx: CheckContext) -> str:
 
 @exercise("3.7", "At most one default address per user (partial unique index)")
 def one_default_address(ctx: CheckContext) -> str:
-    """Two defaults for one user are rejected; any number of non-default addresses is fine."""
+    """Parts of the task: (1) a second default address of a user is refused; (2) any number of
+    non-default addresses is accepted; (3) the rule holds for every user (a new user gets one default,
+    not two)."""
     require_table(ctx, "user_addresses")
     conn = ctx.learner
     with rolled_back(conn):
@@ -366,7 +381,9 @@ def one_default_address(ctx: CheckContext) -> str:
 
 @exercise("3.8", "No overlapping bookings of a room (exclusion constraint)")
 def bookings_no_overlap(ctx: CheckContext) -> str:
-    """Overlaps in one room are rejected; back-to-back stays and other rooms are accepted; it is a constraint."""
+    """Parts of the task: (1) an overlapping booking of the same room is refused; (2) a back-to-back stay
+    is accepted; (3) the same dates in another room are accepted; (4) it is a constraint (safe under
+    concurrency), not a trigger."""
     require_table(ctx, "bookings")
     conn = ctx.learner
     with rolled_back(conn):
@@ -400,7 +417,8 @@ def bookings_no_overlap(ctx: CheckContext) -> str:
 
 @exercise("3.9", "Swap two room names in two statements (deferred UNIQUE)")
 def rooms_swap(ctx: CheckContext) -> str:
-    """rooms.name stays unique at commit, but a two-statement swap works without SET CONSTRAINTS."""
+    """Parts of the task: (1) a swap in two UPDATE statements works without SET CONSTRAINTS; (2) a
+    duplicate name left at COMMIT is still refused."""
     require_table(ctx, "rooms")
     conn = ctx.learner
     with rolled_back(conn):
@@ -423,24 +441,58 @@ def rooms_swap(ctx: CheckContext) -> str:
 
 # ---- 3.10 NOT VALID ---------------------------------------------------------------------------------------
 
+#: 3.10: new order numbers the rule must refuse, and what each one tests.
+BAD_ORDER_NUMBERS = {
+    "WEB-12345678": "another prefix",
+    "ORD-1234": "too few digits",
+    "ORD-1234567X": "a letter among the digits",
+    "ORD-123456789": "nine digits: is the pattern anchored at the end ($) and exactly {8}?",
+    "XORD-12345678": "text before ORD-: is the pattern anchored at the start (^)?",
+    "ord-12345678": "lower case: ~* ignores case, the rule is ORD- in capitals (use ~)",
+    "LEGACY-99999999": "a new legacy-style number: only the old orders may keep one",
+}
+#: 3.10: new order numbers the rule must accept (not used by the dataset, which numbers up to ORD-01000000).
+GOOD_ORDER_NUMBERS = ("ORD-99999999", "ORD-98765432")
+
+
 @exercise("3.10", "A rule for new order numbers that spares the legacy ones (NOT VALID)")
 def order_number_not_valid(ctx: CheckContext) -> str:
-    """New orders must match ORD-<8 digits>; the legacy orders keep their numbers."""
+    """Parts of the task: (1) the legacy orders keep their LEGACY-... numbers; (2) a new order must be
+    numbered ORD- and exactly eight digits (anchored, case-sensitive; see BAD_ORDER_NUMBERS);
+    (3) well-formed numbers are accepted; (4) changed rows are checked too (an UPDATE to a bad
+    number is refused); (5) the rule is a CHECK constraint on orders added NOT VALID (not validated
+    against the old rows)."""
     require_table(ctx, "orders")
     legacy = ctx.value("SELECT count(*) FROM orders WHERE order_number LIKE %s", [LEGACY_PREFIX + "%"])
     ctx.expect(legacy and legacy >= 1, "the legacy orders (order_number LEGACY-...) are gone or renumbered",
                "they must keep their numbers (printed invoices carry them): run the set-up cell again, "
                "then add the rule without rewriting old rows")
+    hint = "ALTER TABLE orders ADD CONSTRAINT ... CHECK (order_number ~ '^ORD-[0-9]{8}$') NOT VALID"
     conn = ctx.learner
     with rolled_back(conn):
         user = conn.execute("SELECT min(user_id) FROM orders").fetchone()[0]
         insert = "INSERT INTO orders (user_id, order_number, total_amount) VALUES (%s, %s, 10)"
-        for number in ("WEB-12345", "ORD-1234", "ORD-1234567X", "LEGACY-99999999"):
+        for number, why in BAD_ORDER_NUMBERS.items():
             err = attempt(conn, insert, [user, number])
-            ctx.expect(err is not None, f"a new order numbered '{number}' is accepted",
-                       "ALTER TABLE orders ADD CONSTRAINT ... CHECK (order_number ~ '^ORD-[0-9]{8}$') NOT VALID")
+            ctx.expect(err is not None, f"a new order numbered '{number}' is accepted ({why})", hint)
             ctx.expect(is_violation(err), f"the order '{number}' failed for another reason: {first_line(err)}")
-        err = attempt(conn, insert, [user, "ORD-99999999"])
-        ctx.expect(err is None, f"a well-formed new order number is rejected ({first_line(err) if err else ''})",
-                   "the pattern is ORD- followed by exactly eight digits: '^ORD-[0-9]{8}$'")
-    return f"new orders must be numbered ORD-<8 digits>; the {legacy} legacy orders are kept (constraint NOT VALID)"
+        for number in GOOD_ORDER_NUMBERS:
+            err = attempt(conn, insert, [user, number])
+            ctx.expect(err is None, f"a well-formed new order number '{number}' is rejected "
+                                    f"({first_line(err) if err else ''})",
+                       "the pattern is ORD- followed by exactly eight digits: '^ORD-[0-9]{8}$'")
+        regular = conn.execute("SELECT id FROM orders WHERE order_number LIKE 'ORD-%' ORDER BY id LIMIT 1").fetchone()
+        if regular:
+            err = attempt(conn, "UPDATE orders SET order_number = 'WEB-12345678' WHERE id = %s", [regular[0]])
+            ctx.expect(err is not None, "changing an existing order's number to 'WEB-12345678' is accepted",
+                       "the rule must apply to changed rows too: a CHECK constraint does (a trigger on INSERT only "
+                       "does not)")
+    checks = [c for c in ctx.constraints("orders") if c["type"] == "c" and "order_number" in c["definition"]]
+    ctx.expect(checks, "no CHECK constraint on orders mentions order_number",
+               "the rule belongs in a CHECK constraint, so that every writer is held to it: " + hint)
+    not_valid = [c for c in checks if not c["validated"]]
+    ctx.expect(not_valid, f"{', '.join(c['name'] for c in checks)} is validated: the exercise asks for a constraint "
+                          "added NOT VALID, checked for new and changed rows only",
+               "the old rows stay unchecked until VALIDATE CONSTRAINT: " + hint)
+    return (f"new orders must be numbered ORD-<8 digits>; the {legacy} legacy orders are kept "
+            f"({not_valid[0]['name']} is NOT VALID)")
