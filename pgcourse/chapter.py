@@ -83,6 +83,30 @@ def learner_password(server: pg.Server, role: str) -> str:
     return hmac.new(secret, role.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+#: The read-only role checks read a chapter database as: a learner's function met in a view, an index
+#: predicate or a trigger then runs with no more than read rights, never as the administrator.
+CHECKER_ROLE = "pgcourse_checker"
+
+
+def ensure_checker_role(server: pg.Server) -> str | None:
+    """Create (once) the checks' read-only login role; None where the administrator cannot grant it what it needs."""
+    ident = sql.Identifier(CHECKER_ROLE)
+    try:
+        with server.connect() as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [CHECKER_ROLE]).fetchone() is None:
+                try:
+                    conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(ident))
+                except psycopg.errors.DuplicateObject:
+                    pass  # made meanwhile by another grader
+            conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {}").format(
+                ident, sql.Literal(learner_password(server, CHECKER_ROLE))))
+            conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
+            conn.execute(sql.SQL("GRANT pg_read_all_data, pg_read_all_stats TO {}").format(ident))
+    except psycopg.Error:
+        return None
+    return CHECKER_ROLE
+
+
 def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None = None, password: str | None = None) -> str:
     """Create (or bring up to date) the chapter's learner role (or ``role``, e.g. a grade run's); return its name."""
     role = role or learner_role(info)
@@ -148,6 +172,9 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
         conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(dbname), sql.Identifier(role)))
+        if ensure_checker_role(server):
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(dbname), sql.Identifier(CHECKER_ROLE)))
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(dbname), sql.Literal(f"pgcourse chapter {info.name}, dataset {size}")))
     with server.connect(dbname) as conn:
@@ -263,10 +290,23 @@ class Chapter:
         return learner_url(self.server, self.info, self.database, self.role, self.password or None)
 
     def admin(self) -> psycopg.Connection:
-        """A new superuser connection to the chapter database (checks and set-up outside notebooks only)."""
+        """A new superuser connection to the chapter database (set-up outside notebooks only)."""
         if self.graded:
             raise ChapterError(NO_ADMIN)
         return self.server.connect(self.database)
+
+    def reader(self, dbname: str | None = None) -> psycopg.Connection:
+        """A new read-only connection for checks: as the checker role where it exists (learner code a check
+        meets runs with read rights only), else as the administrator (a server that cannot grant it)."""
+        if self.graded:
+            raise ChapterError(NO_ADMIN)
+        dbname = dbname or self.database
+        with self.server.connect(dbname) as conn:
+            can = conn.execute("SELECT has_database_privilege(%s, current_database(), 'CONNECT') "
+                               "FROM pg_roles WHERE rolname = %s", [CHECKER_ROLE, CHECKER_ROLE]).fetchone()
+        if not (can and can[0]):
+            return self.server.connect(dbname)
+        return pg.connect(learner_url(self.server, self.info, dbname, CHECKER_ROLE))
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         """A new connection as the learner role (what learner SQL runs as)."""

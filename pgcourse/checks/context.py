@@ -51,9 +51,10 @@ class CheckContext:
     # ---- connections -------------------------------------------------------------------------
     @property
     def admin(self) -> psycopg.Connection:
-        """Superuser connection to the chapter database (catalog reads, reference queries)."""
+        """Read-only connection to the chapter database (catalog reads, reference queries), as the checker
+        role: never a superuser, so a learner's function met in a view or a predicate cannot escalate."""
         if self._admin is None:
-            self._admin = self.chapter.admin()
+            self._admin = self.chapter.reader()
             self._admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._admin
 
@@ -83,11 +84,11 @@ class CheckContext:
 
     @property
     def sample_admin(self) -> psycopg.Connection:
-        """Superuser connection to the sample dataset (reference queries there)."""
+        """Read-only connection to the sample dataset (reference queries there), as the checker role."""
         if self._sample_admin is None:
             from .sample import ensure_sample
 
-            self._sample_admin = self.chapter.server.connect(ensure_sample(self.chapter.server, self.chapter.role))
+            self._sample_admin = self.chapter.reader(ensure_sample(self.chapter.server, self.chapter.role))
             self._sample_admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._sample_admin
 

@@ -18,6 +18,7 @@ SAMPLE_SIZE = "tiny"
 def ensure_sample(server, role: str) -> str:
     """Create the sample database once and let ``role`` read it (idempotent, safe against races)."""
     from .. import datasets
+    from ..chapter import CHECKER_ROLE, ensure_checker_role
 
     with server.connect() as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SAMPLE_DB]).fetchone() is None:
@@ -30,6 +31,9 @@ def ensure_sample(server, role: str) -> str:
             conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                 sql.Identifier(SAMPLE_DB), sql.Literal(f"pgcourse: second sample for checks, dataset {SAMPLE_SIZE}")))
         conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(SAMPLE_DB), sql.Identifier(role)))
+        if ensure_checker_role(server):
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(SAMPLE_DB), sql.Identifier(CHECKER_ROLE)))
     with server.connect(SAMPLE_DB) as conn:
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {0}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {0}").format(
             sql.Identifier(role)))

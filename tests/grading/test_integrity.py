@@ -268,3 +268,27 @@ def test_every_answer_is_saved_under_its_own_exercise_heading(path):
                  *re.findall(r"pgcourse\.answer\(\s*[\"']([\w.]+)", cell.source)]
         misplaced += [(exercise, region) for exercise in saved if exercise != region]
     assert misplaced == []
+
+
+def test_a_learner_function_met_by_a_check_never_runs_as_the_administrator(course_server, write_nb, cluster_before):
+    """The checks' reference queries read the learner's tables: a view with a function in it must not escalate."""
+    nb = solved_ch00()
+    nb.cells.insert(1, code('''ch.query("""
+CREATE FUNCTION pwn() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    EXECUTE 'CREATE ROLE pwned_by_a_notebook SUPERUSER';
+  EXCEPTION WHEN others THEN NULL;
+  END;
+  RETURN true;
+END $$;
+ALTER TABLE orders RENAME TO orders_real;
+CREATE VIEW orders AS SELECT * FROM orders_real WHERE pwn();
+""")
+ch.conn().commit()'''))
+    _grade(write_nb(nb), course_server)
+    with course_server.connect() as conn:
+        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'pwned_by_a_notebook'").fetchone() is None
+        checker = conn.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'pgcourse_checker'")
+        assert checker.fetchone() == (False, False, False)
+    _innocent_scores_full_marks(course_server, write_nb)
