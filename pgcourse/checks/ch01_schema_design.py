@@ -171,7 +171,8 @@ SIGNUP_INSERTS: list[tuple[str, str]] = [
     ("F", "INSERT INTO signups (email) VALUES ('')"),
 ]
 
-_SIGNUP_HINTS = {
+#: Why each INSERT succeeds or fails (hints of the check, and the notebook's measurement prints them).
+SIGNUP_WHY = {
     "A": "a column left out of the INSERT gets its DEFAULT; a nullable column without one gets NULL",
     "B": "a DEFAULT is used only when the column is left out (or written DEFAULT): an explicit NULL is a value, "
          "and NOT NULL rejects it",
@@ -225,7 +226,7 @@ def not_null_defaults(ctx: CheckContext) -> str:
     wrong = [letter for (letter, _), p, a in zip(SIGNUP_INSERTS, predicted, actual) if p != a]
     if wrong:
         raise CheckFailed(f"{len(wrong)} of {len(SIGNUP_INSERTS)} predictions differ from the server: "
-                          f"{', '.join(wrong)}", _SIGNUP_HINTS[wrong[0]])
+                          f"{', '.join(wrong)}", SIGNUP_WHY[wrong[0]])
     return f"all {len(SIGNUP_INSERTS)} predictions match the server ({sum(actual)} succeed, {len(actual) - sum(actual)} fail)"
 
 
