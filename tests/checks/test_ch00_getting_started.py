@@ -37,6 +37,11 @@ def test_0_1_wrong_filter_fails_with_the_difference(ch):
     assert result.status == "failed" and "missing" in result.message and result.hint
 
 
+def test_0_1_count_per_status_fails_on_the_columns(ch):
+    result = _check(ch, "0.1", "SELECT status, count(*) FROM orders WHERE status = 'cancelled' GROUP BY status")
+    assert result.status == "failed" and "returns 2 columns; expected 1" in result.message and "SELECT list" in result.hint
+
+
 def test_0_1_hard_coded_number_fails_on_the_second_dataset(ch):
     ch.server.connect(ch.database).execute(
         "UPDATE orders SET status = 'completed' WHERE id IN (SELECT id FROM orders WHERE status = 'cancelled' LIMIT 3)")
