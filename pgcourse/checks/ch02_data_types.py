@@ -376,7 +376,8 @@ def uuidv7_table(ctx: CheckContext) -> str:
     try:
         with conn.transaction(force_rollback=True):
             inserted = conn.execute(
-                "INSERT INTO api_tokens (user_id) SELECT id FROM users ORDER BY id LIMIT 5 RETURNING id, created_at = now()").fetchall()
+                "INSERT INTO api_tokens (user_id) SELECT id FROM users ORDER BY id LIMIT 5 "
+                "RETURNING id, created_at BETWEEN now() AND clock_timestamp()").fetchall()
             ids = [r[0] for r in inserted]
             stamped = all(r[1] for r in inserted)
             versions = [r[0] for r in conn.execute("SELECT uuid_extract_version(x) FROM unnest(%s::uuid[]) x", [ids]).fetchall()]
@@ -389,7 +390,7 @@ def uuidv7_table(ctx: CheckContext) -> str:
     ctx.expect(all(v == 7 for v in versions), f"new ids are UUID version {versions[0]}, not 7",
                "gen_random_uuid() is version 4 (random, scattered over the index); PostgreSQL 18's uuidv7() is time-ordered")
     ctx.expect(ids == sorted(ids), "new ids do not increase with insertion order", "DEFAULT uuidv7()")
-    ctx.expect(stamped, "a new token does not get created_at = now() by default", "created_at timestamptz NOT NULL DEFAULT now()")
+    ctx.expect(stamped, "a new token does not get the time of its insertion (now()) as created_at by default", "created_at timestamptz NOT NULL DEFAULT now()")
     return "new tokens get version-7 UUIDs that increase in insertion order"
 
 

@@ -350,7 +350,7 @@ API_TOKENS = """CREATE TABLE api_tokens (
     (("user_id    bigint", "user_id    integer"), "user_id is integer"),
     (("created_at timestamptz", "created_at timestamp"), "created_at is timestamp without time zone"),
     (("timestamptz NOT NULL DEFAULT now()", "timestamptz"), "created_at accepts NULL"),
-    (("NOT NULL DEFAULT now()", "NOT NULL DEFAULT '2025-01-01'"), "created_at = now()"),
+    (("NOT NULL DEFAULT now()", "NOT NULL DEFAULT '2025-01-01'"), "the time of its insertion"),
     ((",\n    created_at timestamptz NOT NULL DEFAULT now()", ""), "no created_at column"),
 ])
 def test_2_8_each_column_is_checked(ch, change, reason):
