@@ -291,9 +291,20 @@ def _normal(value: Any) -> Any:
     return value
 
 
+def _value(value: Any) -> str:
+    """A value as a learner reads it: strings quoted, dates, numbers and uuids as PostgreSQL prints them."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    if isinstance(value, (dt.date, dt.time, dt.timedelta, Decimal, uuid.UUID)):
+        return str(value)
+    return repr(value)
+
+
 def _show(row: tuple) -> str:
     """A row as the learner would write it: (14001, 50795), a single value without parentheses."""
-    text = repr(row[0]) if len(row) == 1 else "(" + ", ".join(repr(v) for v in row) + ")"
+    text = _value(row[0]) if len(row) == 1 else "(" + ", ".join(_value(v) for v in row) + ")"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -336,7 +347,7 @@ def describe_difference(got: list[tuple], expected: list[tuple], *, ordered: boo
                 if got_row is not None and got_row != exp_row:
                     j = next(j for j in range(width) if got_row[j] != exp_row[j])
                     return (f"{count}: for {_show((key,))} in column 1, {_column_label(columns, j)} is "
-                            f"{got_row[j]!r}; expected {exp_row[j]!r}")
+                            f"{_value(got_row[j])}; expected {_value(exp_row[j])}")
     missing = list((Counter(exp_n) - Counter(got_n)).elements())
     extra = list((Counter(got_n) - Counter(exp_n)).elements())
     parts = [count]
