@@ -334,6 +334,8 @@ def describe_difference(got: list[tuple], expected: list[tuple], *, ordered: boo
         i = next(i for i, (g, e) in enumerate(zip(got_n, exp_n)) if g != e)
         return (f"returns the right rows in the wrong order: row {i + 1} is {_show(got[i])}, "
                 f"expected {_show(expected[i])} there")
+    if len(got_n) == len(exp_n) == 1 and len(got_n[0]) == 1:  # one value: say both
+        return f"returns {_value(got[0][0])}; expected {_value(expected[0][0])}"
     count = (f"returns {_rows(len(got_n))}; expected {len(exp_n)}" if len(got_n) != len(exp_n)
              else f"returns {_rows(len(got_n))}, as many as expected, but not the same ones")
     width = len((got_n or exp_n)[0])
