@@ -128,6 +128,10 @@ TICKET_LABELS = ["low", "normal", "high"]
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _columns(n: int) -> str:
+    return f"{n} column" if n == 1 else f"{n} columns"
+
+
 def _column_type(ctx: CheckContext, table: str, column: str) -> str | None:
     return ctx.columns(table).get(column, {}).get("type")
 
@@ -229,7 +233,7 @@ def local_days(ctx: CheckContext) -> str:
     runs = [("UTC", {}), ("Asia/Tokyo", {}), ("UTC", {"enable_sort": "off"})]
     for zone, settings in runs:
         cols, got = ctx.run_answer(query, settings={"TimeZone": zone, **settings})
-        ctx.expect(len(cols) == 2, f"your query returns {len(cols)} columns; expected 2 (day, number of orders)",
+        ctx.expect(len(cols) == 2, f"your query returns {_columns(len(cols))}; expected 2 (day, number of orders)",
                    "SELECT <the New York date>, count(*) ... GROUP BY 1 ORDER BY 1")
         got = [(_as_local_date(day), n) for day, n in got]
         unsorted = bool(settings)
@@ -287,7 +291,7 @@ def json_price(ctx: CheckContext) -> str:
     answer = ctx.answer()
     query = _query_text(answer.sql)
     cols, got = ctx.run_answer(query)
-    ctx.expect(len(cols) == 1, f"your query returns {len(cols)} columns; expected 1 (the product id)", "SELECT id FROM products WHERE ...")
+    ctx.expect(len(cols) == 1, f"your query returns {_columns(len(cols))}; expected 1 (the product id)", "SELECT id FROM products WHERE ...")
     expected = ctx.rows(PRICE_REFERENCE)
     got_ids = {r[0] for r in got}
     exp_ids = {r[0] for r in expected}
@@ -319,7 +323,7 @@ def heaviest(ctx: CheckContext) -> str:
     """id and weight_g (a number) of the five heaviest products, heaviest first, equal weights by id."""
     query = _query_text(ctx.answer().sql)
     cols, got = ctx.run_answer(query)
-    ctx.expect(len(cols) == 2, f"your query returns {len(cols)} columns; expected 2 (id, weight_g)",
+    ctx.expect(len(cols) == 2, f"your query returns {_columns(len(cols))}; expected 2 (id, weight_g)",
                "SELECT id, <the weight as a number> FROM products ...")
     texts = [row[1] for row in got if isinstance(row[1], str)]
     ctx.expect(not texts, f"your weights are text ({texts[0]!r} and so on), not numbers" if texts else "",
@@ -340,7 +344,7 @@ def tags_query(ctx: CheckContext) -> str:
     """id, name of the products tagged eco and sale and neither new nor gift, ordered by id, on both datasets."""
     query = _query_text(ctx.answer().sql)
     cols, got = ctx.run_answer(query)
-    ctx.expect(len(cols) == 2, f"your query returns {len(cols)} columns; expected 2 (id, name)", "SELECT id, name FROM products WHERE ...")
+    ctx.expect(len(cols) == 2, f"your query returns {_columns(len(cols))}; expected 2 (id, name)", "SELECT id, name FROM products WHERE ...")
     compare_rows(got, ctx.rows(TAGS_REFERENCE), ordered=True, columns=cols,
                  hint="@> ARRAY[...] means all of them, && ARRAY[...] at least one of them; NOT (tags && ...) none; ORDER BY id")
     ctx.same_rows_on_sample(query, TAGS_REFERENCE, ordered=True)

@@ -327,7 +327,8 @@ def describe_difference(got: list[tuple], expected: list[tuple], *, ordered: boo
     got_n = [tuple(_normal(v) for v in row) for row in got]
     exp_n = [tuple(_normal(v) for v in row) for row in expected]
     if got_n and exp_n and len(got_n[0]) != len(exp_n[0]):
-        return f"returns {len(got_n[0])} columns; expected {len(exp_n[0])}"
+        n = len(got_n[0])
+        return f"returns {n} column{'' if n == 1 else 's'}; expected {len(exp_n[0])}"
     if (got_n == exp_n) if ordered else (Counter(got_n) == Counter(exp_n)):
         return None
     if Counter(got_n) == Counter(exp_n):
@@ -368,7 +369,7 @@ def compare_rows(got: list[tuple], expected: list[tuple], *, ordered: bool = Fal
     if difference is None:
         return
     if hint is None:
-        hint = ("check the SELECT list against the exercise text" if "columns;" in difference
+        hint = ("check the SELECT list against the exercise text" if ("column;" in difference or "columns;" in difference)
                 else "check ORDER BY (and how ties are broken)" if "wrong order" in difference
                 else "compare your filter, joins and grouping with the exercise text")
     raise CheckFailed(f"{what} {difference}", hint)

@@ -299,7 +299,7 @@ def test_2_7_tag_queries_written_differently_pass(ch, sql):
     ("SELECT id, name FROM products WHERE tags @> ARRAY['eco', 'sale'] AND NOT tags && ARRAY['new', 'gift'] ORDER BY name",
      "wrong order"),
     ("SELECT id FROM products WHERE tags @> ARRAY['eco', 'sale'] AND NOT tags && ARRAY['new', 'gift'] ORDER BY id",
-     "returns 1 columns"),
+     "returns 1 column;"),
 ])
 def test_2_7_wrong_tag_logic_fails_with_the_reason(ch, sql, reason):
     answer(ch, "2.7", sql)

@@ -48,3 +48,9 @@ def test_compare_rows_raises_with_the_difference_and_a_hint_that_fits_it():
     assert failed.value.reason.startswith("your query returns the right rows in the wrong order")
     assert "ORDER BY" in failed.value.hint
     compare_rows([(1,)], [(1.0,)])  # no exception
+
+
+def test_a_missing_column_hints_at_the_select_list():
+    with pytest.raises(CheckFailed) as failed:
+        compare_rows([(1,)], [(1, 2)])
+    assert failed.value.reason == "your query returns 1 column; expected 2" and "SELECT list" in failed.value.hint
