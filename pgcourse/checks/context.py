@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from collections import Counter
@@ -215,15 +216,16 @@ class CheckContext:
     def same_rows(self, answer_sql: str, reference_sql: str, *, ordered: bool = False, conn: psycopg.Connection | None = None,
                   what: str = "your query") -> None:
         """Fail unless the answer returns the same rows as the reference (as a multiset, or in order)."""
-        _, got = self.run_answer(answer_sql) if conn is None else _run_readonly(conn, answer_sql)
+        columns, got = self.run_answer(answer_sql) if conn is None else _run_readonly(conn, answer_sql)
         expected = (conn or self.admin).execute(reference_sql).fetchall()
-        compare_rows(got, expected, ordered=ordered, what=what)
+        compare_rows(got, expected, ordered=ordered, what=what, columns=columns)
 
     def same_rows_on_sample(self, answer_sql: str, reference_sql: str, *, ordered: bool = False) -> None:
         """Fail unless the answer also matches the reference on the second sample dataset (no hard-coding)."""
-        _, got = _run_readonly(self.sample, answer_sql)
+        columns, got = _run_readonly(self.sample, answer_sql)
         expected = self.sample_admin.execute(reference_sql).fetchall()
-        compare_rows(got, expected, ordered=ordered, what="on a second sample dataset, your query")
+        compare_rows(got, expected, ordered=ordered, what="on a second sample dataset (other rows), your query",
+                     columns=columns, hint="compute the result from the tables: numbers or ids typed in fit one dataset only")
 
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
                 settings: dict[str, str] | None = None) -> Plan:
@@ -299,34 +301,94 @@ def _normal(value: Any) -> Any:
     """Values compared loosely where types differ but meaning does not (Decimal vs int, json text)."""
     from decimal import Decimal
 
-    if isinstance(value, (Decimal, float)) and value == int(value):
-        return int(value)
-    if isinstance(value, Decimal):
-        return float(value)
+    if isinstance(value, (Decimal, float)):
+        if not math.isfinite(value):
+            return float(value)
+        return int(value) if value == int(value) else float(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return value
 
 
-def compare_rows(got: list[tuple], expected: list[tuple], *, ordered: bool = False, what: str = "your query") -> None:
-    """Fail with a short, useful difference when two row sets differ."""
+def _value(value: Any) -> str:
+    """A value as a learner reads it: strings quoted, dates, numbers and uuids as PostgreSQL prints them."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    if isinstance(value, (dt.date, dt.time, dt.timedelta, Decimal, uuid.UUID)):
+        return str(value)
+    return repr(value)
+
+
+def _show(row: tuple) -> str:
+    """A row as the learner would write it: (14001, 50795), a single value without parentheses."""
+    text = _value(row[0]) if len(row) == 1 else "(" + ", ".join(_value(v) for v in row) + ")"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _column_label(columns: list[str] | None, index: int) -> str:
+    return f"column {index + 1}" + (f" ({columns[index]})" if columns and index < len(columns) else "")
+
+
+def describe_difference(got: list[tuple], expected: list[tuple], *, ordered: bool = False,
+                        columns: list[str] | None = None) -> str | None:
+    """What differs between two row lists, in words (None when they are the same).
+
+    Says which of these it is: the number of columns, the order (the first row out of place),
+    the values of one column (the first key whose value differs), missing and unexpected rows.
+    Values are compared loosely where types differ but meaning does not (20 and 20.0, Decimal and int).
+    """
     got_n = [tuple(_normal(v) for v in row) for row in got]
     exp_n = [tuple(_normal(v) for v in row) for row in expected]
     if got_n and exp_n and len(got_n[0]) != len(exp_n[0]):
-        raise CheckFailed(f"{what} returns {len(got_n[0])} columns; expected {len(exp_n[0])}",
-                          "check the SELECT list against the exercise text")
-    if ordered:
-        if got_n == exp_n:
-            return
-        if Counter(got_n) == Counter(exp_n):
-            raise CheckFailed(f"{what} returns the right rows in the wrong order", "check ORDER BY (and ties)")
-    elif Counter(got_n) == Counter(exp_n):
-        return
-    missing = Counter(exp_n) - Counter(got_n)
-    extra = Counter(got_n) - Counter(exp_n)
-    detail = f"{what} returns {len(got_n)} rows; expected {len(exp_n)}"
+        n = len(got_n[0])
+        return f"returns {n} column{'' if n == 1 else 's'}; expected {len(exp_n[0])}"
+    if (got_n == exp_n) if ordered else (Counter(got_n) == Counter(exp_n)):
+        return None
+    if Counter(got_n) == Counter(exp_n):
+        i = next(i for i, (g, e) in enumerate(zip(got_n, exp_n)) if g != e)
+        return (f"returns the right rows in the wrong order: row {i + 1} is {_show(got[i])}, "
+                f"expected {_show(expected[i])} there")
+    if len(got_n) == len(exp_n) == 1 and len(got_n[0]) == 1:  # one value: say both
+        return f"returns {_value(got[0][0])}; expected {_value(expected[0][0])}"
+    count = (f"returns {_rows(len(got_n))}; expected {len(exp_n)}" if len(got_n) != len(exp_n)
+             else f"returns {_rows(len(got_n))}, as many as expected, but not the same ones")
+    width = len((got_n or exp_n)[0])
+    # one column differs for the same keys (first column): name the column and the first key
+    if width > 1:
+        got_by_key = {r[0]: r for r in got_n}
+        exp_by_key = {r[0]: r for r in exp_n}
+        if len(got_by_key) == len(got_n) and len(exp_by_key) == len(exp_n):
+            for key, exp_row in exp_by_key.items():
+                got_row = got_by_key.get(key)
+                if got_row is not None and got_row != exp_row:
+                    j = next(j for j in range(width) if got_row[j] != exp_row[j])
+                    return (f"{count}: for {_show((key,))} in column 1, {_column_label(columns, j)} is "
+                            f"{_value(got_row[j])}; expected {_value(exp_row[j])}")
+    missing = list((Counter(exp_n) - Counter(got_n)).elements())
+    extra = list((Counter(got_n) - Counter(exp_n)).elements())
+    parts = [count]
     if missing:
-        detail += f"; e.g. missing {next(iter(missing))}"
-    elif extra:
-        detail += f"; e.g. unexpected {next(iter(extra))}"
-    raise CheckFailed(detail, "compare your filter and joins with the exercise text")
+        parts.append(f"{len(missing)} expected row{'s are' if len(missing) > 1 else ' is'} missing, "
+                     f"e.g. {_show(missing[0])}")
+    if extra:
+        parts.append(f"{len(extra)} row{'s are' if len(extra) > 1 else ' is'} not expected, e.g. {_show(extra[0])}")
+    return "; ".join(parts)
+
+
+def compare_rows(got: list[tuple], expected: list[tuple], *, ordered: bool = False, what: str = "your query",
+                 columns: list[str] | None = None, hint: str | None = None) -> None:
+    """Fail, saying what differs (columns, order, a value, missing or unexpected rows), unless the rows match."""
+    difference = describe_difference(got, expected, ordered=ordered, columns=columns)
+    if difference is None:
+        return
+    if hint is None:
+        hint = ("check the SELECT list against the exercise text" if ("column;" in difference or "columns;" in difference)
+                else "check ORDER BY (and how ties are broken)" if "wrong order" in difference
+                else "compare your filter, joins and grouping with the exercise text")
+    raise CheckFailed(f"{what} {difference}", hint)
