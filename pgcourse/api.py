@@ -25,6 +25,9 @@ def answer(exercise_id: str, value: Any = None, *, sql: str | None = None) -> No
     """Save an answer that is a value (e.g. a prediction) or SQL text, for the check to read."""
     from .magics import save_answer
 
+    if value is None and sql is None:
+        print(f"nothing saved for {exercise_id}: the answer is still None (write yours, then run the cell again)")
+        return
     save_answer(current_chapter(), exercise_id, answer_sql=sql, value=value)
     print(f"saved your answer to {exercise_id}")
 

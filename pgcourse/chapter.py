@@ -264,8 +264,8 @@ class Chapter:
     """The open chapter: its server, database and roles; what notebooks and checks use."""
 
     info: ChapterInfo
-    #: the administered server; a stand-in that refuses every use in a graded kernel
-    server: pg.Server | _NoAdministrator
+    #: the administered server; a stand-in that refuses every use in a graded kernel (never shown in a repr)
+    server: pg.Server | _NoAdministrator = field(repr=False)
     database: str
     created: bool = False
     #: the learner role, fixed when the chapter is opened (a later PGCOURSE_LEARNER change does not move it)

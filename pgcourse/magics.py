@@ -187,6 +187,10 @@ def sql_magic(line: str, cell: str | None = None):
             result = _execute(ip, original, line, cell or "")
     except DBAPIError as exc:
         raise SqlError(_server_message(exc)) from None
+    except StatementError as exc:  # e.g. an unbound :word; SQLAlchemy's text would list every notebook variable
+        message = str(getattr(exc, "orig", None) or exc).split("\n")[0].split(" [SQL:")[0].split(" (Background on")[0]
+        raise SqlError(f"{message}\n(`:word` in SQL is a bind parameter: it takes the Python variable `word`; "
+                       "write ': word' or '\\:word' where you mean the text)") from None
     return _presented(result)
 
 

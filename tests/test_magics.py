@@ -134,3 +134,11 @@ def test_when_the_database_is_gone_sql_says_how_to_get_it_back(run_cells):
     assert error["ename"] == "SqlError" and "does not exist" in error["evalue"] and "first cell" in error["evalue"]
     assert not [o for o in drop + reopened if o["output_type"] == "error"]
     assert _data(reopened, "text/plain") == "[(2,)]" and "reconnected" not in _text(reopened)
+
+
+def test_an_unbound_parameter_says_so_without_listing_the_notebooks_variables(run_cells):
+    (outputs,) = run_cells("%sql SELECT :no_such_variable AS x")
+    error = next(o for o in outputs if o["output_type"] == "error")
+    text = error["evalue"] + "".join(error["traceback"])
+    assert "no_such_variable" in text and "bind parameter" in text
+    assert "Chapter(" not in text and "postgresql://" not in text

@@ -61,6 +61,9 @@ class Server:
     #: the server's log, when the course started the server and can read it (embedded); else None
     log_file: Path | None = None
 
+    def __repr__(self) -> str:
+        return f"Server(backend={self.backend!r}, url={self.masked_url!r})"  # a password never lands in output
+
     @property
     def password(self) -> str:
         """The administrator's password from the URL ('' when it has none)."""
