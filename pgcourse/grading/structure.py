@@ -1,8 +1,8 @@
 """Which exercise each cell of a notebook belongs to: the grader and the kernel both refuse an answer
 saved from another exercise's cells.
 
-An exercise's cells are those under its heading (a markdown cell starting ``### Exercise 4.2``), up
-to the next markdown heading. Cells outside every exercise belong to none.
+An exercise's cells are those under its heading (a markdown heading ``### Exercise 4.2``), up to the
+next markdown heading. Cells outside every exercise belong to none.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ _EXERCISE_REFS = (
     re.compile(r"^\s*%%answer\s+(\S+)", re.M),
     re.compile(r"pgcourse\.(?:answer|check)\(\s*[\"']([\w.]+)[\"']"),
 )
-_HEADING = re.compile(r"^\s*#{1,6}\s")
-_EXERCISE_HEADING = re.compile(r"^\s*#{1,6}\s+Exercise\s+(\d+\.\d+)\b", re.I)
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.*)$", re.M)
+_EXERCISE_HEADING = re.compile(r"Exercise\s+(\d+\.\d+)\b", re.I)
 
 
 def exercises_in(source: str) -> list[str]:
@@ -31,8 +31,9 @@ def exercise_regions(cells: list) -> list[str | None]:
     current: str | None = None
     for cell in cells:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and _HEADING.match(source):
-            match = _EXERCISE_HEADING.match(source)
+        headings = _HEADING.findall(source) if cell["cell_type"] == "markdown" else []
+        if headings:  # the cell's last heading decides what follows it
+            match = _EXERCISE_HEADING.match(headings[-1])
             current = match.group(1) if match else None
         regions.append(current)
     return regions
