@@ -142,13 +142,24 @@ def run_lab(open_browser: bool = True, port: int | None = None, size: str | None
     print(f"pgcourse: starting JupyterLab on port {port} ...", flush=True)
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     proc = subprocess.Popen(cmd, env=env)
-    # a `kill` of this command stops JupyterLab too, instead of leaving it running without us
-    signal.signal(signal.SIGTERM, lambda *_: (proc.terminate(), sys.exit(proc.wait())))
+    # a `kill` of this command stops JupyterLab too, instead of leaving it running without us (no wait()
+    # in the handler: the main thread may hold Popen's wait lock, and the handler would block on it forever)
+    def stop(*_) -> None:
+        proc.terminate()
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         if _wait_until_serving(proc, port, token):
             time.sleep(0.5)  # let Jupyter finish its start-up lines, so the URL is the last thing on screen
             print(_banner(url, report.path), flush=True)
         return proc.wait()
+    except SystemExit:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
     except KeyboardInterrupt:
         try:
             return proc.wait(timeout=10)

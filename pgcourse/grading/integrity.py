@@ -62,6 +62,8 @@ def _mine(key: str, databases: set[str], roles: set[str]) -> bool:
     if key.startswith("membership "):
         member, _, granted = key.removeprefix("membership ").partition(" in ")
         return member in roles or granted in roles
+    if key.startswith("settings of every role in database "):
+        return key.removeprefix("settings of every role in database ") in databases
     if key.startswith("settings of role "):
         # a role's settings in its own grading database are its own business; role-wide ones are not
         role = key.removeprefix("settings of role ").split(" ", 1)[0]

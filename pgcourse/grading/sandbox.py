@@ -22,6 +22,9 @@ from ..chapter import CHAPTER_URL_ENV, GRADED_CHAPTER_ENV, NOTEBOOK_ENV
 #: The OS user graded kernels run as when the grader runs as root.
 KERNEL_USER = "pgcourse-kernel"
 
+#: Marks a kernel's processes with its sandbox (root reads it from /proc to end them, and no others).
+SANDBOX_ENV = "PGCOURSE_SANDBOX"
+
 #: Variables a kernel inherits from the grader; nothing else (a URL or a password in the grader's
 #: environment never reaches a notebook).
 INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
@@ -45,6 +48,7 @@ class KernelSandbox:
             "IPYTHONDIR": str(self.home / "ipython"), "MPLCONFIGDIR": str(self.home / "matplotlib"),
             "JUPYTER_RUNTIME_DIR": str(self.home), "JUPYTER_DATA_DIR": str(self.home),
             "MPLBACKEND": "agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            SANDBOX_ENV: str(self.home),
         })
         if size:
             env["PGCOURSE_DATASET_SIZE"] = size
@@ -65,16 +69,21 @@ class KernelSandbox:
         path.chmod(0o600)
 
     def kill_leftovers(self) -> None:
-        """End every process the kernel user still runs (a kernel's forked children must not outlive grading)."""
+        """End the processes this sandbox's kernel left (its forked children must not outlive grading).
+
+        Only processes of the kernel user that carry this sandbox's mark in their environment: another
+        grade run's kernel, running at the same time as the same user, is left alone.
+        """
         if self.user is None:
             return
         import psutil
 
         for proc in psutil.process_iter(["uids"]):
             try:
-                if proc.info["uids"] and proc.info["uids"].real == self.user.pw_uid:
+                if proc.info["uids"] and proc.info["uids"].real == self.user.pw_uid \
+                        and proc.environ().get(SANDBOX_ENV) == str(self.home):
                     proc.kill()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
 
     def remove(self) -> None:
