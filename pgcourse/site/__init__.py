@@ -1,0 +1,174 @@
+"""The course website: the learner notebooks and the course's documents as one static site.
+
+``build()`` stages the pages (learner notebooks from ``notebooks/`` with an "open in JupyterLab"
+note and labelled exercise cells, README's set-up and grading sections, the dataset description,
+the guide errata when present) in ``build/site-src/``, then runs Sphinx with myst-nb on them,
+without executing anything, into ``build/site/``. Solutions are never read.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ..authoring.markers import STUBS
+from ..errors import InputError, PgcourseError
+from ..server import project_root
+
+#: The folder holding conf.py and the site's stylesheet.
+CONF_DIR = Path(__file__).parent
+#: The README's first command, the one that opens JupyterLab on the learner's workspace.
+LAB_COMMAND = "python3 course.py lab"
+
+_CHECK = re.compile(r"""^\s*pgcourse\.check\(\s*["'](?P<id>[^"']+)["']\s*\)\s*$""")
+_EXERCISE_HEADING = re.compile(r"^#{2,4}\s+Exercise\s+(?P<id>\d+\.\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    """What a build produced: where, which pages, how long it took."""
+
+    output: Path
+    pages: list[str]
+    seconds: float
+
+    def summary(self) -> str:
+        return f"built {len(self.pages)} pages into {self.output} in {self.seconds:.1f} s; open {self.output / 'index.html'}"
+
+
+def output_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / "build" / "site"
+
+
+def _readme_sections(readme: str, titles: list[str]) -> str:
+    """The README's ``## title`` sections named, in the order given, each with its heading."""
+    sections: dict[str, str] = {}
+    for block in re.split(r"(?m)^(?=## )", readme):
+        if block.startswith("## "):
+            sections[block.splitlines()[0][3:].strip()] = block.rstrip() + "\n"
+    missing = [t for t in titles if t not in sections]
+    if missing:
+        raise PgcourseError(f"README.md has no section {missing[0]!r}; what to do: update pgcourse/site to its new title")
+    return "\n".join(sections[t] for t in titles)
+
+
+def _readme_intro(readme: str) -> str:
+    """The README's opening paragraphs (between the title and the first ``##`` section)."""
+    head = re.split(r"(?m)^## ", readme, maxsplit=1)[0]
+    return "\n".join(line for line in head.splitlines() if not line.startswith("# ")).strip() + "\n"
+
+
+def _labelled(text: str, *, tags: list[str] | None = None) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(f'<p class="pgcourse-exercise-part">{text}</p>')
+    cell.metadata["tags"] = tags or []
+    return cell
+
+
+def _is_stub(source: str) -> bool:
+    return any(stub in source for stub in STUBS.values())
+
+
+def chapter_page(nb: nbformat.NotebookNode, notebook_name: str) -> nbformat.NotebookNode:
+    """A learner notebook as a site page: the lab note under its title, exercise cells labelled.
+
+    An exercise is its ``### Exercise N.M`` task, then its answer cells (the learner notebook's
+    stubs: empty, as the course never shows an answer) and its ``pgcourse.check`` cell.
+    """
+    note = nbformat.v4.new_markdown_cell(
+        "```{admonition} Open this chapter in JupyterLab\n:class: tip\n\n"
+        f"In the course folder run `{LAB_COMMAND}` (the first time it sets everything up), then open "
+        f"`workspace/{notebook_name}` in JupyterLab. This page shows the chapter with the outputs recorded "
+        "on the course's dataset; the exercises are yours to solve in the notebook, where each check "
+        "inspects your database.\n```")
+    cells: list[nbformat.NotebookNode] = []
+    for index, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if index == 0:
+            cells.append(note)
+    out: list[nbformat.NotebookNode] = []
+    in_exercise = False
+    for cell in cells:
+        source = cell.source
+        if cell.cell_type == "markdown":
+            if _EXERCISE_HEADING.search(source):
+                in_exercise = True
+                cell.metadata.setdefault("tags", []).append("exercise-task")
+            elif source.lstrip().startswith("#"):
+                in_exercise = False
+            out.append(cell)
+            continue
+        tags = cell.metadata.setdefault("tags", [])
+        if _is_stub(source):
+            tags.append("exercise-answer")
+            out.append(_labelled("Your answer: write it in this cell of your notebook"))
+        elif check := _CHECK.match(source):
+            tags.append("exercise-check")
+            out.append(_labelled(f"The check: run it after your answer; it tells you whether exercise "
+                                 f"{check['id']} passes, and if not, why"))
+            in_exercise = False
+        elif in_exercise:
+            tags.append("exercise-setup")
+        out.append(cell)
+    page = nbformat.v4.new_notebook(cells=out, metadata=nb.metadata)
+    page.nbformat_minor = max(nb.nbformat_minor, page.nbformat_minor)
+    return page
+
+
+def stage(source: Path, root: Path) -> list[str]:
+    """Write the site's source pages into ``source`` (emptied first); return their names, in order."""
+    if source.exists():
+        shutil.rmtree(source)
+    source.mkdir(parents=True)
+    readme = (root / "README.md").read_text()
+    notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise InputError(f"no learner notebooks in {root / 'notebooks'}.\n  what to do: run it in the course's "
+                         "clone (or set PGCOURSE_PROJECT to it)")
+    chapters = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.write(chapter_page(nb, path.name), source / path.name)
+        chapters.append(path.stem)
+    pages = {
+        "setup": "# Set-up\n\n" + _readme_sections(readme, ["The two commands", "Troubleshooting"]),
+        "grading": "# Checks and grading\n\n" + _readme_sections(readme, ["How checks and grading work", "Grading in CI"]),
+        "dataset": (root / "datasets" / "README.md").read_text(),
+    }
+    errata = root / "docs" / "guide-errata.md"
+    if errata.exists():  # written separately; the site builds without it
+        pages["guide-errata"] = errata.read_text()
+    for name, text in pages.items():
+        (source / f"{name}.md").write_text(text)
+    order = ["setup", *chapters, "dataset", *(["guide-errata"] if "guide-errata" in pages else []), "grading"]
+    toc = "\n".join(order)
+    (source / "index.md").write_text(
+        "# pgcourse: a hands-on PostgreSQL 18 course\n\n" + _readme_intro(readme)
+        + f"\nStart with [the set-up](setup.md): one command, `{LAB_COMMAND}`, opens the chapters in JupyterLab.\n\n"
+        + f"```{{toctree}}\n:maxdepth: 1\n:caption: The course\n\n{toc}\n```\n")
+    return ["index", *order]
+
+
+def build(root: Path | None = None, output: Path | None = None, *, quiet: bool = True) -> SiteReport:
+    """Build the website from the learner notebooks and documents, offline, executing nothing."""
+    from sphinx.cmd.build import build_main
+
+    root = root or project_root()
+    output = output or output_dir(root)
+    started = time.monotonic()
+    source = output.parent / "site-src"
+    pages = stage(source, root)
+    if output.exists():
+        shutil.rmtree(output)
+    args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(output.parent / "site-doctrees"), "-E", "-j", "auto"]
+    if quiet:
+        args.append("-q")
+    status = build_main([*args, str(source), str(output)])
+    if status:
+        raise PgcourseError(f"sphinx could not build the site (exit {status}, messages above); what to do: fix "
+                            "the page it names and run `pgcourse site` again")
+    return SiteReport(output, pages, time.monotonic() - started)
