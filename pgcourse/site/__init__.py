@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from ..authoring.markers import STUBS
-from ..errors import InputError, PgcourseError
+from ..errors import ConfigError, InputError, PgcourseError
 from ..server import project_root
 
 #: The folder holding conf.py and the site's stylesheet.
@@ -155,8 +155,11 @@ def stage(source: Path, root: Path) -> list[str]:
 
 def build(root: Path | None = None, output: Path | None = None, *, quiet: bool = True) -> SiteReport:
     """Build the website from the learner notebooks and documents, offline, executing nothing."""
-    from sphinx.cmd.build import build_main
-
+    try:
+        from sphinx.cmd.build import build_main
+    except ImportError:
+        raise ConfigError("the website needs Sphinx and myst-nb (the course's test extras); what to do: run "
+                          "`python3 course.py site`, which installs them, or `pip install -e '.[test]'`") from None
     root = root or project_root()
     output = output or output_dir(root)
     started = time.monotonic()
