@@ -58,9 +58,11 @@ def _readme_sections(readme: str, titles: list[str]) -> str:
 
 
 def _readme_intro(readme: str) -> str:
-    """The README's opening paragraphs (between the title and the first ``##`` section)."""
+    """The README's opening paragraphs (between the title and the first ``##`` section), but its site link."""
     head = re.split(r"(?m)^## ", readme, maxsplit=1)[0]
-    return "\n".join(line for line in head.splitlines() if not line.startswith("# ")).strip() + "\n"
+    paragraphs = re.split(r"\n\s*\n", "\n".join(line for line in head.splitlines() if not line.startswith("# ")))
+    # the README's pointer to this website has no place on the website itself
+    return "\n\n".join(p.strip() for p in paragraphs if p.strip() and "pgcourse site" not in p) + "\n"
 
 
 def _labelled(text: str, *, tags: list[str] | None = None) -> nbformat.NotebookNode:
