@@ -27,6 +27,10 @@ LAB_COMMAND = "python3 course.py lab"
 
 _CHECK = re.compile(r"""^\s*pgcourse\.check\(\s*["'](?P<id>[^"']+)["']\s*\)\s*$""")
 _EXERCISE_HEADING = re.compile(r"^#{2,4}\s+Exercise\s+(?P<id>\d+\.\d+)", re.MULTILINE)
+_LINK = re.compile(r"(?<!!)\[(?P<label>[^\]\n]+)\]\((?P<target>[^)\s]+)\)")
+#: The README sections each site page carries.
+SETUP_SECTIONS = ["The two commands", "Troubleshooting"]
+GRADING_SECTIONS = ["How checks and grading work", "Grading in CI"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,52 @@ def _readme_intro(readme: str) -> str:
     paragraphs = re.split(r"\n\s*\n", "\n".join(line for line in head.splitlines() if not line.startswith("# ")))
     # the README's pointer to this website has no place on the website itself
     return "\n\n".join(p.strip() for p in paragraphs if p.strip() and "pgcourse site" not in p) + "\n"
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^\w\- ]", "", title.lower()).strip().replace(" ", "-")
+
+
+def _site_target(repo_path: str, anchor: str, pages: set[str]) -> str | None:
+    """The site page (and anchor) standing for a file of the repository, or None when none does."""
+    if m := re.fullmatch(r"(?:notebooks|solutions|workspace)/(?P<stem>\d\d_\w+)\.ipynb", repo_path):
+        page = m["stem"] if m["stem"] in pages else None  # a chapter's learner page, never its solution
+    elif repo_path == "README.md":
+        page = next((name for name, titles in (("setup", SETUP_SECTIONS), ("grading", GRADING_SECTIONS))
+                     if anchor in {_slug(t) for t in titles}), "index")
+        anchor = anchor if page != "index" else ""
+    else:
+        page = {"datasets/README.md": "dataset", "docs/guide-errata.md": "guide-errata"}.get(repo_path)
+        page = page if page in pages else None
+    if page is None:
+        return None
+    suffix = ".ipynb" if page[:2].isdigit() else ".md"
+    return f"{page}{suffix}" + (f"#{anchor}" if anchor else "")
+
+
+def site_links(text: str, folder: str, pages: set[str]) -> str:
+    """Markdown links to repository files, rewritten: to the site page that shows the file, else plain text.
+
+    ``folder`` is where the text lives in the repository (links are relative to it). A file the
+    site does not show becomes its label and its path, so no link of the site points nowhere.
+    """
+    def replace(match: re.Match) -> str:
+        target = match["target"]
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^#|^//", target):
+            return match[0]
+        path, _, anchor = target.partition("#")
+        repo_path = (Path(folder) / path).as_posix()
+        parts: list[str] = []
+        for part in repo_path.split("/"):
+            if part == "..":
+                parts = parts[:-1]
+            elif part not in ("", "."):
+                parts.append(part)
+        repo_path = "/".join(parts)
+        site = _site_target(repo_path, anchor, pages)
+        return f"[{match['label']}]({site})" if site else f"{match['label']} (`{repo_path}` in the course's repository)"
+
+    return _LINK.sub(replace, text)
 
 
 def _labelled(text: str, *, tags: list[str] | None = None) -> nbformat.NotebookNode:
@@ -131,21 +181,24 @@ def stage(source: Path, root: Path) -> list[str]:
     if not notebooks:
         raise InputError(f"no learner notebooks in {root / 'notebooks'}.\n  what to do: run it in the course's "
                          "clone (or set PGCOURSE_PROJECT to it)")
-    chapters = []
-    for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.write(chapter_page(nb, path.name), source / path.name)
-        chapters.append(path.stem)
-    pages = {
-        "setup": "# Set-up\n\n" + _readme_sections(readme, ["The two commands", "Troubleshooting"]),
-        "grading": "# Checks and grading\n\n" + _readme_sections(readme, ["How checks and grading work", "Grading in CI"]),
-        "dataset": (root / "datasets" / "README.md").read_text(),
+    chapters = [path.stem for path in notebooks]
+    pages = {  # name: (text, its folder in the repository)
+        "setup": ("# Set-up\n\n" + _readme_sections(readme, SETUP_SECTIONS), ""),
+        "grading": ("# Checks and grading\n\n" + _readme_sections(readme, GRADING_SECTIONS), ""),
+        "dataset": ((root / "datasets" / "README.md").read_text(), "datasets"),
     }
     errata = root / "docs" / "guide-errata.md"
     if errata.exists():  # written separately; the site builds without it
-        pages["guide-errata"] = errata.read_text()
-    for name, text in pages.items():
-        (source / f"{name}.md").write_text(text)
+        pages["guide-errata"] = (errata.read_text(), "docs")
+    names = {"index", *chapters, *pages}
+    for path in notebooks:
+        page = chapter_page(nbformat.read(path, as_version=4), path.name)
+        for cell in page.cells:
+            if cell.cell_type == "markdown":
+                cell.source = site_links(cell.source, "notebooks", names)
+        nbformat.write(page, source / path.name)
+    for name, (text, folder) in pages.items():
+        (source / f"{name}.md").write_text(site_links(text, folder, names))
     order = ["setup", *chapters, "dataset", *(["guide-errata"] if "guide-errata" in pages else []), "grading"]
     toc = "\n".join(order)
     (source / "index.md").write_text(

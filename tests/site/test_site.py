@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from pgcourse.authoring.markers import solution_regions
-from pgcourse.site import LAB_COMMAND, stage
+from pgcourse.site import LAB_COMMAND, site_links, stage
 from tests.conftest import PROJECT
 
 #: A region of one token shorter than this (say `id`) would be found in any page by chance: ignored.
@@ -181,3 +181,13 @@ def test_the_guide_errata_page_is_built_when_present_and_its_absence_breaks_noth
     pages = stage(tmp_path / "src", root)
     assert ("guide-errata" in pages) is with_errata
     assert ("guide-errata" in (tmp_path / "src" / "index.md").read_text()) is with_errata
+
+
+def test_links_to_repository_files_point_to_their_site_page_or_become_plain_text():
+    pages = {"index", "setup", "grading", "dataset", "04_indexes"}
+    text = ("[ch](../notebooks/04_indexes.ipynb#b-tree) [sol](../solutions/04_indexes.ipynb) [data](../datasets/README.md) "
+            "[ci](../README.md#grading-in-ci) [top](../README.md) [dec](decisions.md) [pg](https://postgresql.org) [x](#here)")
+    assert site_links(text, "docs", pages).split(" ") == [
+        "[ch](04_indexes.ipynb#b-tree)", "[sol](04_indexes.ipynb)", "[data](dataset.md)", "[ci](grading.md#grading-in-ci)",
+        "[top](index.md)", "dec", "(`docs/decisions.md`", "in", "the", "course's", "repository)", "[pg](https://postgresql.org)",
+        "[x](#here)"]
