@@ -137,11 +137,14 @@ def chapter_page(nb: nbformat.NotebookNode, notebook_name: str) -> nbformat.Note
         f"`workspace/{notebook_name}` in JupyterLab. This page shows the chapter with the outputs recorded "
         "on the course's dataset; the exercises are yours to solve in the notebook, where each check "
         "inspects your database.\n```")
-    cells: list[nbformat.NotebookNode] = []
-    for index, cell in enumerate(nb.cells):
-        cells.append(cell)
-        if index == 0:
-            cells.append(note)
+    cells = list(nb.cells)
+    first = cells[0] if cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        title, _, intro = first.source.partition("\n")  # the note goes right under the chapter's title
+        cells[:1] = [nbformat.v4.new_markdown_cell(title), note,
+                     *([nbformat.v4.new_markdown_cell(intro.strip())] if intro.strip() else [])]
+    else:
+        cells.insert(0, note)
     out: list[nbformat.NotebookNode] = []
     in_exercise = False
     for cell in cells:
