@@ -44,3 +44,20 @@ def replace_solution_regions(source: str) -> str:
     if inside is not None:
         raise AuthoringError("a BEGIN SOLUTION has no END SOLUTION")
     return "\n".join(out)
+
+
+def solution_regions(source: str) -> list[str]:
+    """The text of every solution region in a cell source, markers excluded (what learners never see)."""
+    regions: list[str] = []
+    inside: list[str] | None = None
+    for line in source.splitlines():
+        match = _MARKER.match(line)
+        if match is None:
+            if inside is not None:
+                inside.append(line)
+        elif match["which"] == "BEGIN":
+            inside = []
+        elif inside is not None:
+            regions.append("\n".join(inside))
+            inside = None
+    return regions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgcourse.authoring.markers import has_solution, replace_solution_regions
+from pgcourse.authoring.markers import has_solution, replace_solution_regions, solution_regions
 from pgcourse.errors import AuthoringError
 
 
@@ -41,3 +41,10 @@ def test_cell_without_markers_is_unchanged_and_has_no_solution():
 def test_unbalanced_markers_are_an_authoring_error(source):
     with pytest.raises(AuthoringError):
         replace_solution_regions(source)
+
+
+def test_solution_regions_are_the_hidden_text_without_markers_one_per_region():
+    source = ("%%answer 4.2\n-- BEGIN SOLUTION\nSELECT count(*)\nFROM orders\n-- END SOLUTION\n"
+              "def f():\n    # BEGIN SOLUTION\n    return 42\n    # END SOLUTION")
+    assert solution_regions(source) == ["SELECT count(*)\nFROM orders", "    return 42"]
+    assert solution_regions("SELECT 1") == []
