@@ -115,6 +115,8 @@ BEGIN
             SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
               AND d.deptype IN ('a', 'i')))
       AND NOT c.relispartition
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
+                        AND d.deptype = 'e')  -- an extension's views stay its owner's (pg_stat_statements)
   LOOP
     EXECUTE format('ALTER %s %s OWNER TO %I', r.kind, r.obj, {role});
   END LOOP;
@@ -171,11 +173,14 @@ def scratch_name(dbname: str) -> str:
 
 def create_scratch(server: pg.Server, dbname: str, role: str) -> str:
     """An empty database from template0 owned by the learner role, beside the chapter database ``dbname``."""
+    from .datasets import portable
+
     scratch = scratch_name(dbname)
     with server.connect() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 OWNER {}").format(
-            sql.Identifier(scratch), sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 OWNER {} {}").format(
+            sql.Identifier(scratch), sql.Identifier(role), portable.locale_clause(conn)))
+        portable.apply_settings(conn, scratch)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(scratch)))
         conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(scratch), sql.Identifier(role)))
     return scratch
