@@ -153,8 +153,9 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(dbname), sql.Literal(f"pgcourse chapter {info.name}, dataset {size}")))
     with server.connect(dbname) as conn:
-        conn.execute(_OWN_EVERYTHING.replace("{role}", sql.Literal(role).as_string(conn)))
+        # first: a new owner needs CREATE on the schema (only a superuser is spared that check)
         conn.execute(sql.SQL("GRANT CREATE, USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(_OWN_EVERYTHING.replace("{role}", sql.Literal(role).as_string(conn)))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(ANSWERS_SCHEMA)))
         conn.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {}.answers (exercise text PRIMARY KEY, answer_sql text, "

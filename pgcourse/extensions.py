@@ -52,7 +52,7 @@ def problem(conn: psycopg.Connection, name: str) -> str | None:
     if ext.preload:
         try:
             with conn.transaction():
-                conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(name)))  # LIMIT 0 never calls it
         except psycopg.errors.ObjectNotInPrerequisiteState:
             return "is installed but not preloaded (shared_preload_libraries)"
     return None

@@ -110,8 +110,8 @@ def require(conn: psycopg.Connection) -> None:
     required = [g.what for g in gaps_required(conn)]
     if required:
         role = conn.execute("SELECT current_user").fetchone()[0]
-        raise ConfigError(f"the role {role} lacks what the course needs ({'; '.join(required)}); what to do: {ASK_ADMIN} "
-                          "(or use a superuser)")
+        raise ConfigError(f"the role {role} lacks what the course needs: {'; '.join(required)}.\n"
+                          f"  what to do: {ASK_ADMIN} (or use a superuser)")
 
 
 def gaps_required(conn: psycopg.Connection) -> list[Gap]:
