@@ -24,7 +24,7 @@ from pgcourse import chapter as chapter_db
 from pgcourse import datasets
 from pgcourse.extensions import ASK_ADMIN
 from pgcourse.server import Server, client_bin_dir, settings
-from pgcourse.server.embedded import EmbeddedCluster
+from pgcourse.server.embedded import EmbeddedCluster, tail
 
 LOCALE = "en_US.UTF-8"
 ROLE = "course_admin"
@@ -78,6 +78,7 @@ def stock(tmp_path_factory) -> Server:
         server = cluster.start().server
         yield server
     finally:
+        print(tail(cluster.log_file, 40))  # shown when a test failed
         cluster.destroy()
 
 
