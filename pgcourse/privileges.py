@@ -25,7 +25,7 @@ from psycopg import sql
 from .chapters import CHAPTERS
 from .errors import ConfigError, PgcourseError
 from .server.base import Server
-from .extensions import ASK_ADMIN, OPTIONAL_EXTENSIONS, problem
+from .extensions import ASK_ADMIN, OPTIONAL_EXTENSIONS
 from .datasets.portable import PRIVILEGED_SETTINGS, has_fixed_locale, libc_locale
 
 #: The database the seed starts from when an administrator made it (with the untrusted extensions in it).
@@ -69,24 +69,17 @@ def extension_gap(server: Server, conn: psycopg.Connection, name: str, superuser
         return "is not available on this server"
     if not superuser and not _in_base_template(server, conn, name):
         return f"is not in the base template {BASE_TEMPLATE}"
-    if ext.preload and name not in _preloaded(conn):
+    if ext.preload and not _preloaded(conn, name):
         return "is not in shared_preload_libraries"
     return None
 
 
-def _preloaded(conn: psycopg.Connection) -> set[str]:
-    """shared_preload_libraries, or, where the role may not read it, the libraries that answer."""
-    try:
-        with conn.transaction():
-            value = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
-        return {v.strip().strip('"') for v in value.split(",") if v.strip()}
-    except psycopg.errors.InsufficientPrivilege:
-        loaded = set()
-        for name in OPTIONAL_EXTENSIONS:
-            if OPTIONAL_EXTENSIONS[name].preload and conn.execute("SELECT 1 FROM pg_extension WHERE extname = %s", [name]).fetchone():
-                if problem(conn, name) is None:
-                    loaded.add(name)
-        return loaded
+def _preloaded(conn: psycopg.Connection, name: str) -> bool:
+    """True when the library ``name`` is loaded: a loaded library's settings (``name.*``) exist in every session.
+
+    Readable by any role, unlike shared_preload_libraries itself on some servers.
+    """
+    return conn.execute("SELECT 1 FROM pg_settings WHERE name LIKE %s LIMIT 1", [f"{name}.%"]).fetchone() is not None
 
 
 def _in_base_template(server: Server, conn: psycopg.Connection, name: str) -> bool:

@@ -114,6 +114,8 @@ def cmd_admin_sql(args) -> int:
     server = pg.current()
     with server.connect() as conn:
         role = args.role or unquote(urlsplit(server.url).username or "") or conn.execute("SELECT current_user").fetchone()[0]
+        if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role]).fetchone() == (True,):
+            print(f"-- {role} is a superuser: the course needs none of this (except the preload, if missing).")
         print(admin_sql(conn, role), end="")
     return 0
 

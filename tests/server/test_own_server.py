@@ -9,11 +9,13 @@ and a CREATEDB/CREATEROLE role must seed and grade after the administrator's SQL
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 import uuid
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import psycopg
@@ -22,6 +24,7 @@ from psycopg import sql
 
 from pgcourse import chapter as chapter_db
 from pgcourse import datasets
+from pgcourse import extensions
 from pgcourse.extensions import ASK_ADMIN
 from pgcourse.server import Server, client_bin_dir, settings
 from pgcourse.server.embedded import EmbeddedCluster, tail
@@ -152,6 +155,12 @@ def test_after_all_the_administrators_sql_seed_and_grade_work_as_the_role(stock,
     assert "pgstattuple" not in done.stdout
     assert "pg_stat_statements is installed but not preloaded" in done.stdout
     assert "pgcourse_tiny matches datasets/manifest.json" in done.stdout
+    out = io.StringIO()
+    with course_role.connect("pgcourse_tiny") as conn, redirect_stdout(out):
+        assert extensions.has_extension("pgstattuple", conn)
+        assert not extensions.needs("pg_stat_statements", conn)
+    assert out.getvalue() == ("pg_stat_statements is installed but not preloaded (shared_preload_libraries): "
+                              f"chapter 11's query statistics will be skipped; {ASK_ADMIN}\n")
 
     path = tmp_path / "00_getting_started.ipynb"
     nb = solved_ch00()
