@@ -127,7 +127,10 @@ def gaps_required(conn: psycopg.Connection) -> list[Gap]:
 
 
 def admin_sql(conn: psycopg.Connection | None, role: str) -> str:
-    """The SQL a superuser (rds_superuser, cloudsqlsuperuser, azure_pg_admin...) runs once for ``role``, with psql."""
+    """The SQL a superuser (rds_superuser, cloudsqlsuperuser, azure_pg_admin...) runs once for ``role``, with psql.
+
+    Running it again changes nothing (the base template is created only when missing).
+    """
     ident = sql.Identifier(role).as_string(None)
     libc = libc_locale(conn) if conn is not None else "C.UTF-8"
     roles = ", ".join(GRANTED_ROLES)
@@ -143,8 +146,9 @@ GRANT {roles} TO {ident} WITH ADMIN OPTION;
 -- Fixed in every course database (English messages, I/O timings in EXPLAIN): superuser-only settings.
 GRANT SET ON PARAMETER {settings} TO {ident};
 -- The base template the seed starts from, with the extensions a non-superuser cannot create.
-CREATE DATABASE {BASE_TEMPLATE} OWNER {ident} TEMPLATE template0 ENCODING 'UTF8'
-  LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8' LC_COLLATE '{libc}' LC_CTYPE '{libc}' IS_TEMPLATE true;
+SELECT 'CREATE DATABASE {BASE_TEMPLATE} OWNER {ident} TEMPLATE template0 ENCODING ''UTF8'' '
+       'LOCALE_PROVIDER builtin BUILTIN_LOCALE ''C.UTF-8'' LC_COLLATE ''{libc}'' LC_CTYPE ''{libc}'' IS_TEMPLATE true'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{BASE_TEMPLATE}') \\gexec
 \\connect {BASE_TEMPLATE}
 {extensions}
 -- pg_stat_statements also needs, in postgresql.conf (or the service's parameter group / flags),
