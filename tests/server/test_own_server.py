@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -71,18 +72,32 @@ class StockCluster(EmbeddedCluster):
 
 
 @pytest.fixture(scope="module")
-def stock(tmp_path_factory) -> Server:
-    """The stock server, as its superuser."""
+def stock() -> Server:
+    """The stock server, as its superuser.
+
+    In a folder of its own, not pytest's tmp_path: pytest deletes all but the newest three of its
+    temporary folders, and another pytest run on the machine could remove a running cluster's files.
+    """
     why = ensure_locale()
     if why:
         pytest.skip(why)
-    cluster = StockCluster(tmp_path_factory.mktemp("stock") / "cluster")
+    home = Path(tempfile.mkdtemp(prefix="pgcourse-stock-"))
+    cluster = StockCluster(home / "cluster")
     try:
         server = cluster.start().server
         yield server
     finally:
         print(tail(cluster.log_file, 40))  # shown when a test failed
         cluster.destroy()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path() -> Path:
+    """A private temporary folder (see :func:`stock` for why not pytest's)."""
+    path = Path(tempfile.mkdtemp(prefix="pgcourse-own-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _role_url(server: Server) -> str:
