@@ -187,7 +187,8 @@ def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
             conn.close()
 
 
-def build(server: Server, dbname: str, size: str, notes: list[str] | None = None) -> tuple[dict[str, TableTiming], dict[str, float]]:
+def build(server: Server, dbname: str, size: str,
+          notes: list[str] | None = None) -> tuple[dict[str, TableTiming], dict[str, float]]:
     """Create the tables of ``size`` in the existing empty database ``dbname``, load, index, vacuum.
 
     The optional (untrusted) extensions are created where the role may; ``notes`` gets a line for each skipped.

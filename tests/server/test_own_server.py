@@ -46,7 +46,8 @@ def ensure_locale() -> str | None:
     if _has_locale():
         return None
     if os.geteuid() != 0:
-        return f"{LOCALE} is not installed and the tests are not root (apt-get install locales; localedef -i en_US -f UTF-8 {LOCALE})"
+        return (f"{LOCALE} is not installed and the tests are not root "
+                f"(apt-get install locales; localedef -i en_US -f UTF-8 {LOCALE})")
     if shutil.which("localedef") is None or not Path("/usr/share/i18n/locales/en_US").exists():
         subprocess.run(["apt-get", "install", "-y", "locales"], capture_output=True, timeout=300)
     if shutil.which("localedef"):
@@ -199,7 +200,8 @@ def test_after_all_the_administrators_sql_seed_and_grade_work_as_the_role(stock,
     nbformat.write(nb, path)
     grade = grade_notebook(path, course_role, size="tiny", cell_timeout=120)
     assert not grade.incidents, grade.incidents
-    assert grade.exercises and all(e.status == "passed" for e in grade.exercises), [(e.exercise, e.message) for e in grade.exercises]
+    assert grade.exercises and all(e.status == "passed" for e in grade.exercises), [
+        (e.exercise, e.message) for e in grade.exercises]
 
 
 #: A table of our own, so a database made the plain way can be probed too.
@@ -209,7 +211,8 @@ SKU_TABLE = ("CREATE TABLE probe_skus (sku text PRIMARY KEY, note text); "
 
 #: Queries whose output depends on the locale, the time zone or the planner's settings.
 PROBES = {
-    "mixed-case sort": "SELECT string_agg(w, ' ' ORDER BY w) FROM unnest(ARRAY['linda_b', 'LINDA_A', 'Linda_c', 'éa', 'eb', '_x']) w",
+    "mixed-case sort": "SELECT string_agg(w, ' ' ORDER BY w) "
+                       "FROM unnest(ARRAY['linda_b', 'LINDA_A', 'Linda_c', 'éa', 'eb', '_x']) w",
     "compare": "SELECT 'Straße' < 'strasse', upper('straße'), 'a' < 'B'",
     "timestamptz text": "SELECT '2024-03-10 12:00:00+00'::timestamptz::text, current_setting('TimeZone')",
     "now() prints UTC": "SELECT right(now()::text, 3)",
