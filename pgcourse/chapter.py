@@ -139,6 +139,8 @@ BEGIN
             SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
               AND d.deptype IN ('a', 'i')))
       AND NOT c.relispartition
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
+                        AND d.deptype = 'e')  -- an extension's views stay its owner's (pg_stat_statements)
   LOOP
     EXECUTE format('ALTER %s %s OWNER TO %I', r.kind, r.obj, {role});
   END LOOP;
@@ -178,8 +180,9 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(dbname), sql.Literal(f"pgcourse chapter {info.name}, dataset {size}")))
     with server.connect(dbname) as conn:
-        conn.execute(_OWN_EVERYTHING.replace("{role}", sql.Literal(role).as_string(conn)))
+        # first: a new owner needs CREATE on the schema (only a superuser is spared that check)
         conn.execute(sql.SQL("GRANT CREATE, USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(_OWN_EVERYTHING.replace("{role}", sql.Literal(role).as_string(conn)))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(ANSWERS_SCHEMA)))
         conn.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {}.answers (exercise text PRIMARY KEY, answer_sql text, "
@@ -198,11 +201,14 @@ def scratch_name(dbname: str) -> str:
 
 def create_scratch(server: pg.Server, dbname: str, role: str) -> str:
     """An empty database from template0 owned by the learner role, beside the chapter database ``dbname``."""
+    from .datasets import portable
+
     scratch = scratch_name(dbname)
     with server.connect() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 OWNER {}").format(
-            sql.Identifier(scratch), sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 OWNER {} {}").format(
+            sql.Identifier(scratch), sql.Identifier(role), portable.locale_clause(conn)))
+        portable.apply_settings(conn, scratch)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(scratch)))
         conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(scratch), sql.Identifier(role)))
     return scratch

@@ -93,7 +93,22 @@ def check_server() -> Check:
         return Check("server", "warn", (str(exc).strip().splitlines() or [type(exc).__name__])[0], "run `pgcourse up`")
 
 
+def check_privileges() -> list[Check]:
+    """What the server's role lacks for the course (required: fail; optional parts: warn), and the locale it will use."""
+    from .extensions import ASK_ADMIN
+    from .privileges import gaps
+
+    try:
+        server = pg.current()
+        found = gaps(server)
+    except (PgcourseError, psycopg.Error):
+        return []  # check_server already says the server does not answer
+    if not found:
+        return [Check("privileges", "ok", "the role may create the course's databases, roles and extensions")]
+    return [Check("privileges", "fail" if g.required else "warn", f"missing: {g.what}", ASK_ADMIN) for g in found]
+
+
 def run_checks() -> list[Check]:
     checks = [check_python(), check_embedded_binaries(), check_docker(), check_url(), check_port(),
-              check_disk(), check_server()]
+              check_disk(), check_server(), *check_privileges()]
     return [c for c in checks if c is not None]

@@ -23,6 +23,8 @@ def cmd_seed(args) -> int:
     size = args.size or datasets.default_size()
     server = pg.current()
     report = datasets.ensure(server, size, force=args.force)
+    for note in report.notes:
+        print(f"pgcourse: {note}")
     print(f"pgcourse: {report.summary()}")
     if report.seeded:
         for table, t in report.tables.items():

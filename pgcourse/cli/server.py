@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to psql (e.g. -d ch04_indexes -c 'select 1')")
     p.set_defaults(func=cmd_psql)
     sub.add_parser("doctor", help="check Python, Docker, ports, disk and the server; say what to fix").set_defaults(func=cmd_doctor)
+    p = sub.add_parser("admin-sql", help="print the SQL an administrator runs once so a non-superuser role can run the course")
+    p.add_argument("--role", default=None, help="the course's role (default: the user of the server's URL)")
+    p.set_defaults(func=cmd_admin_sql)
     p = sub.add_parser("lab", help="start Postgres, seed the dataset, open JupyterLab on your workspace")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser (headless, CI)")
     p.add_argument("--port", type=port_number, default=None, help="JupyterLab port (default: a free one from 8888)")
@@ -101,6 +104,20 @@ def cmd_doctor(args) -> int:
             print(f"       what to do: {check.fix}")
         problems += check.status == "fail"
     return 1 if problems else 0
+
+
+def cmd_admin_sql(args) -> int:
+    from urllib.parse import unquote, urlsplit
+
+    from ..privileges import admin_sql
+
+    server = pg.current()
+    with server.connect() as conn:
+        role = args.role or unquote(urlsplit(server.url).username or "") or conn.execute("SELECT current_user").fetchone()[0]
+        if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role]).fetchone() == (True,):
+            print(f"-- {role} is a superuser: the course needs none of this (except the preload, if missing).")
+        print(admin_sql(conn, role), end="")
+    return 0
 
 
 def cmd_lab(args) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DatasetError
 from ..server import Server
-from . import manifest
+from . import manifest, portable
 from .seed import SeedReport, data_version, ensure, is_seeded, read_marker
 from .sizes import CLONE_STRATEGY, DEFAULT_SIZE, SIZES, check_size, default_size, template_name
 
@@ -25,11 +25,16 @@ __all__ = [
 
 
 def clone(conn, size: str, dbname: str) -> None:
-    """``CREATE DATABASE dbname`` from the seeded template of ``size`` (no one may be connected to the template)."""
+    """``CREATE DATABASE dbname`` from the seeded template of ``size`` (no one may be connected to the template).
+
+    The clone keeps the template's fixed locale; its per-database settings (time zone, planner
+    costs...) are not copied by PostgreSQL, so they are set again here (see :mod:`.portable`).
+    """
     from psycopg import sql
 
     conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
         sql.Identifier(dbname), sql.Identifier(template_name(size)), sql.SQL(CLONE_STRATEGY[check_size(size)])))
+    portable.apply_settings(conn, dbname)
 
 
 @dataclass
