@@ -34,6 +34,10 @@ BASE_TEMPLATE = "pgcourse_base"
 #: Built-in roles chapters grant their learners (chapter 11's pg_monitor...).
 GRANTED_ROLES: tuple[str, ...] = tuple(sorted({r for c in CHAPTERS for r in c.granted_roles}))
 
+#: Built-in roles the checks' read-only role (``pgcourse_checker``) is granted; without them checks read
+#: as the course's role itself (see docs/decisions.md, "Grading integrity").
+CHECKER_ROLES: tuple[str, ...] = ("pg_read_all_data", "pg_read_all_stats")
+
 
 @dataclass
 class Gap:
@@ -52,6 +56,9 @@ def gaps(server: Server) -> list[Gap]:
             for role in GRANTED_ROLES:
                 if not conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER WITH ADMIN OPTION')", [role]).fetchone()[0]:
                     found.append(Gap(f"ADMIN OPTION on {role} (chapter 11 grants it to its learners)", False))
+            for role in CHECKER_ROLES:
+                if not conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER WITH ADMIN OPTION')", [role]).fetchone()[0]:
+                    found.append(Gap(f"ADMIN OPTION on {role} (the checks' read-only role pgcourse_checker gets it)", False))
             for name in PRIVILEGED_SETTINGS:
                 if not conn.execute("SELECT has_parameter_privilege(%s, 'SET')", [name]).fetchone()[0]:
                     found.append(Gap(f"SET on parameter {name} (fixed in every course database)", False))
@@ -143,6 +150,8 @@ ALTER ROLE {ident} CREATEDB CREATEROLE;
 ALTER ROLE {ident} SET createrole_self_grant = 'set, inherit';
 -- Chapter 11 grants its learners these built-in roles.
 GRANT {roles} TO {ident} WITH ADMIN OPTION;
+-- The checks read as a read-only role (pgcourse_checker), never as {role}: it gets these.
+GRANT {", ".join(CHECKER_ROLES)} TO {ident} WITH ADMIN OPTION;
 -- Fixed in every course database (English messages, I/O timings in EXPLAIN): superuser-only settings.
 GRANT SET ON PARAMETER {settings} TO {ident};
 -- The base template the seed starts from, with the extensions a non-superuser cannot create.
