@@ -86,3 +86,35 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env.pop("PGCOURSE_DATABASE_URL", None)
     env.update(PGCOURSE_HOME=str(tmp_path / "home"), PGCOURSE_WORKSPACE=str(tmp_path / "workspace"))
     return env
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium: installed with apt-get when missing and running as root, else the test skips."""
+    import shutil
+    import subprocess
+
+    if not CHROMIUM.exists():
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.skip("needs Debian's chromium: `apt-get install -y chromium` (as root)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        lock = ["-o", "DPkg::Lock::Timeout=600"]
+        subprocess.run(["apt-get", *lock, "update"], env=env, check=True, capture_output=True, timeout=900)
+        subprocess.run(["apt-get", *lock, "install", "-y", "chromium"], env=env, check=True, capture_output=True,
+                       timeout=1800)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """Headless chromium driven by playwright (its own browser download cannot work offline: Debian's is used)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        # as root chromium needs --no-sandbox; the pages are our own
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        yield browser
+        browser.close()

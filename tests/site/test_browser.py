@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 #: Set to a folder to keep the screenshots (to look at them); else they go to the test's temp folder.
 SCREENSHOTS_ENV = "PGCOURSE_SITE_SCREENSHOTS"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium: installed with apt-get when missing and running as root, else the test skips."""
-    if not CHROMIUM.exists():
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.skip("needs Debian's chromium: `apt-get install -y chromium` (as root)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        lock = ["-o", "DPkg::Lock::Timeout=600"]
-        subprocess.run(["apt-get", *lock, "update"], env=env, check=True, capture_output=True, timeout=900)
-        subprocess.run(["apt-get", *lock, "install", "-y", "chromium"], env=env, check=True, capture_output=True,
-                       timeout=1800)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        # as root chromium needs --no-sandbox; the pages are our own, from files
-        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
