@@ -48,3 +48,17 @@ def write_nb(tmp_path):
         nbformat.write(nb, path)
         return path
     return write
+
+
+def grade_fast(path: Path, server, *, statement_timeout: str = "2s", **kw):
+    """Grade one test notebook with short limits (a minute per cell), so a broken one fails quickly."""
+    from pgcourse.grading import grade_notebook
+
+    kw.setdefault("cell_timeout", 60)
+    return grade_notebook(path, server, statement_timeout=statement_timeout, **kw)
+
+
+def by_id(grade) -> dict:
+    """The exercise grades of a notebook grade, by exercise id."""
+    return {e.exercise: e for e in grade.exercises}
+

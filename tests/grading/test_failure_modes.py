@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 
-from pgcourse import datasets
-from pgcourse.grading import grade_notebook
 
-from .conftest import answer_cell, code, solved_ch00
+from .conftest import answer_cell, by_id, code, grade_fast, solved_ch00
 
 
 def _grade(path, server, **kw):
-    kw.setdefault("cell_timeout", 60)
-    kw.setdefault("statement_timeout", "2s")
-    return grade_notebook(path, server, **kw)
+    return grade_fast(path, server, statement_timeout="2s", **kw)
 
 
-def _by_id(grade):
-    return {e.exercise: e for e in grade.exercises}
+_by_id = by_id
 
 
 def _kinds(grade):

@@ -13,20 +13,17 @@ import re
 import pytest
 
 from pgcourse import datasets
-from pgcourse.grading import grade, grade_notebook, integrity
+from pgcourse.grading import grade, integrity
 from pgcourse.grading.report import table
 
-from .conftest import answer_cell, code, solved_ch00
+from .conftest import answer_cell, by_id, code, grade_fast, solved_ch00
 
 
 def _grade(path, server, **kw):
-    kw.setdefault("cell_timeout", 60)
-    kw.setdefault("statement_timeout", "5s")
-    return grade_notebook(path, server, **kw)
+    return grade_fast(path, server, statement_timeout="5s", **kw)
 
 
-def _by_id(grade):
-    return {e.exercise: e for e in grade.exercises}
+_by_id = by_id
 
 
 def _said(grade, kind: str) -> list[str]:
