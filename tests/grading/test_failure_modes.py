@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from .conftest import answer_cell, by_id, code, grade_fast, solved_ch00
 
 
