@@ -101,3 +101,19 @@ def test_a_server_that_goes_away_mid_command_is_one_line(cli_env, pg_server, fre
     assert f"stopped answering during `pgcourse {args[0]}`" in lines[0] and "pgcourse up" in lines[0]
     if args == ["status"]:
         assert "PostgreSQL 18" in done.stdout  # it was answering when the command began
+
+
+def test_grade_reports_bad_notebooks_one_line_each_without_starting_a_server(no_server, tmp_path):
+    not_a_notebook = tmp_path / "00_getting_started.ipynb"
+    not_a_notebook.write_text('{"cells": 3}')
+    truncated = tmp_path / "01_schema_design.ipynb"
+    truncated.write_text((PROJECT / "notebooks" / "01_schema_design.ipynb").read_text()[:300])
+    report = tmp_path / "grades.json"
+    done = pgcourse(no_server, "grade", str(not_a_notebook), str(truncated), str(tmp_path / "nope.ipynb"),
+                    "--json", str(report))
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "grading on" not in done.stdout  # no server was started or looked for
+    rows = [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert len(rows) == 3 and all(" error " in row and " 0/" in row for row in rows), done.stdout
+    assert "not a Jupyter notebook" in rows[0] and "no such file" in rows[2]
+    assert "(0%)" in done.stdout and "FAIL" in done.stdout
