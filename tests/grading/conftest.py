@@ -51,10 +51,12 @@ def write_nb(tmp_path):
 
 
 def grade_fast(path: Path, server, *, statement_timeout: str = "2s", **kw):
-    """Grade one test notebook with short limits (a minute per cell), so a broken one fails quickly."""
+    """Grade one test notebook with short limits (a minute per cell) on the tiny dataset (a fast clone):
+    these tests are about the grader, not about chapter 00's checks."""
     from pgcourse.grading import grade_notebook
 
     kw.setdefault("cell_timeout", 60)
+    kw.setdefault("size", "tiny")
     return grade_notebook(path, server, statement_timeout=statement_timeout, **kw)
 
 
