@@ -29,7 +29,7 @@ _CHECK = re.compile(r"""^\s*pgcourse\.check\(\s*["'](?P<id>[^"']+)["']\s*\)\s*$"
 _EXERCISE_HEADING = re.compile(r"^#{2,4}\s+Exercise\s+(?P<id>\d+\.\d+)", re.MULTILINE)
 _LINK = re.compile(r"(?<!!)\[(?P<label>[^\]\n]+)\]\((?P<target>[^)\s]+)\)")
 #: The README sections each site page carries.
-SETUP_SECTIONS = ["The two commands", "Troubleshooting"]
+SETUP_SECTIONS = ["The two commands", "Where PostgreSQL comes from", "Your own server", "Troubleshooting"]
 GRADING_SECTIONS = ["How checks and grading work", "Grading in CI"]
 
 
@@ -88,6 +88,14 @@ def _site_target(repo_path: str, anchor: str, pages: set[str]) -> str | None:
         return None
     suffix = ".ipynb" if page[:2].isdigit() else ".md"
     return f"{page}{suffix}" + (f"#{anchor}" if anchor else "")
+
+
+_HTML_ANCHOR = re.compile(r'^<a id="(?P<id>[\w-]+)"></a>[ \t]*\n', re.M)
+
+
+def myst_labels(text: str) -> str:
+    """``<a id="x"></a>`` anchors (GitHub's way) as MyST labels ``(x)=``, so ``#x`` links resolve on the site."""
+    return _HTML_ANCHOR.sub(lambda m: f"({m['id']})=\n", text)
 
 
 def site_links(text: str, folder: str, pages: set[str]) -> str:
@@ -201,7 +209,7 @@ def stage(source: Path, root: Path) -> list[str]:
                 cell.source = site_links(cell.source, "notebooks", names)
         nbformat.write(page, source / path.name)
     for name, (text, folder) in pages.items():
-        (source / f"{name}.md").write_text(site_links(text, folder, names))
+        (source / f"{name}.md").write_text(myst_labels(site_links(text, folder, names)))
     order = ["setup", *chapters, "dataset", *(["guide-errata"] if "guide-errata" in pages else []), "grading"]
     toc = "\n".join(order)
     (source / "index.md").write_text(

@@ -64,13 +64,13 @@ def test_the_indexes_chapter_shows_its_heading_a_plot_a_plan_and_an_exercise(pag
     assert page.outside == []
 
 
-def test_the_data_types_chapter_shows_its_heading_and_a_query_plan(page, built_site):
+def test_the_data_types_chapter_shows_its_heading_and_a_result_table(page, built_site):
     _open(page, built_site, "02_data_types")
     assert page.locator("h1").first.inner_text().strip().endswith("Data types")
     note = page.locator(".admonition", has_text="Open this chapter in JupyterLab").first
     assert "workspace/02_data_types.ipynb" in note.inner_text()
-    plan = page.locator(".cell_output", has_text="QUERY PLAN").first
-    plan.evaluate("out => out.scrollIntoView({behavior: 'instant', block: 'center'})")
-    assert plan.is_visible()
-    page.screenshot(path=str(page.shots / "site_02_plan.png"))
+    table = page.locator(".cell_output table").first
+    table.evaluate("out => out.scrollIntoView({behavior: 'instant', block: 'center'})")
+    assert table.is_visible()
+    page.screenshot(path=str(page.shots / "site_02_table.png"))
     assert page.outside == []
