@@ -118,3 +118,13 @@ def browser(chromium):
                                              args=["--no-sandbox"] if os.geteuid() == 0 else [])
         yield browser
         browser.close()
+
+
+def assert_valid_against(schema: str, path: Path) -> None:
+    """Fail unless ``path`` validates against a schema that check-jsonschema ships (``vendor.compose-spec``...)."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    proc = subprocess.run([str(exe), "--builtin-schema", schema, str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -164,14 +164,15 @@ class AnswerGuard:
         self.server = server
         self.dbname = dbname
         self.regions = regions
+        self.saved: dict[str, tuple] = {}
         self.saved = self._read()
 
     def _read(self) -> dict[str, tuple]:
         try:
             with self.server.connect(self.dbname) as conn:
                 rows = conn.execute("SELECT exercise, answer_sql, value::text, saved_at FROM pgcourse.answers").fetchall()
-        except psycopg.Error:
-            return dict(self.saved) if hasattr(self, "saved") else {}
+        except psycopg.Error:  # unreadable for a moment: nothing is known to have changed
+            return dict(self.saved)
         return {row[0]: row[1:] for row in rows}
 
     def after_cell(self, index: int | None) -> list[Incident]:

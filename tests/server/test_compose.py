@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import yaml
 
 from pgcourse.server import settings
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, assert_valid_against
 
 COMPOSE = PROJECT / "docker-compose.yml"
 
@@ -20,10 +15,7 @@ def _service() -> dict:
 
 
 def test_compose_file_is_valid_against_the_compose_spec():
-    exe = Path(sys.executable).with_name("check-jsonschema")
-    proc = subprocess.run([str(exe), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_valid_against("vendor.compose-spec", COMPOSE)
 
 
 def test_compose_runs_postgres_18_with_the_course_settings():
