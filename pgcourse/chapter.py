@@ -160,9 +160,17 @@ END $$;
 """
 
 
+def chapter_comment(info: ChapterInfo, size: str) -> str:
+    return f"pgcourse chapter {info.name}, dataset {size}"
+
+
 def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None = None, size: str | None = None,
-                    role: str | None = None, password: str | None = None) -> str:
-    """Clone the chapter database from the seeded template and hand it to the learner role (or ``role``)."""
+                    role: str | None = None, password: str | None = None, scratch: bool = True,
+                    comment: str | None = "") -> str:
+    """Clone the chapter database from the seeded template and hand it to the learner role (or ``role``).
+
+    ``scratch=False`` skips the scratch database; ``comment=None`` leaves the database uncommented (a spare).
+    """
     from . import datasets
 
     dbname = dbname or database_for(info)
@@ -177,8 +185,9 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
         if ensure_checker_role(server):
             conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                 sql.Identifier(dbname), sql.Identifier(CHECKER_ROLE)))
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(dbname), sql.Literal(f"pgcourse chapter {info.name}, dataset {size}")))
+        if comment is not None:
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(dbname), sql.Literal(comment or chapter_comment(info, size))))
     with server.connect(dbname) as conn:
         # first: a new owner needs CREATE on the schema (only a superuser is spared that check)
         conn.execute(sql.SQL("GRANT CREATE, USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
@@ -189,7 +198,7 @@ def create_database(server: pg.Server, info: ChapterInfo, *, dbname: str | None 
             "value jsonb, saved_at timestamptz NOT NULL DEFAULT now())").format(sql.Identifier(ANSWERS_SCHEMA)))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT, INSERT, UPDATE, DELETE ON {0}.answers TO {1}").format(
             sql.Identifier(ANSWERS_SCHEMA), sql.Identifier(role)))
-    if info.scratch:
+    if info.scratch and scratch:
         create_scratch(server, dbname, role)
     return dbname
 
@@ -221,13 +230,31 @@ def drop_database(server: pg.Server, dbname: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def _uses_spares() -> bool:
+    """A learner's own chapter databases are built as spares (see :mod:`.spare`); graders' and nbval's copies are not."""
+    from . import spare
+
+    return spare.enabled() and not os.environ.get(CHAPTER_DB_ENV)
+
+
+def put_fresh(server: pg.Server, info: ChapterInfo, dbname: str, size: str | None = None) -> str:
+    """A fresh chapter database in place of ``dbname``: the ready spare swapped in, the next one built in the background."""
+    from . import datasets, spare
+
+    size = size or datasets.default_size()
+    if not _uses_spares():
+        drop_database(server, dbname)
+        return create_database(server, info, dbname=dbname, size=size)
+    spare.swap(server, info, dbname, size, comment=chapter_comment(info, size))
+    spare.prepare_in_background(server, info, dbname, size)
+    return dbname
+
+
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
-    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    """Give a chapter a fresh database (instant when its spare is ready). Returns its name."""
     info = chapters.get(ref)
     server = server or pg.current()
-    dbname = database_for(info)
-    drop_database(server, dbname)
-    return create_database(server, info, dbname=dbname, size=size)
+    return put_fresh(server, info, database_for(info), size)
 
 
 def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[str, str]:
@@ -393,14 +420,15 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
         return chapter
     server = pg.current()
     dbname = database_for(info)
-    if reset_db:
-        drop_database(server, dbname)
-    created = False
-    if not database_exists(server, dbname):
-        create_database(server, info, dbname=dbname, size=size)
-        created = True
+    created = reset_db or not database_exists(server, dbname)
+    if created:
+        put_fresh(server, info, dbname, size)
     else:
         ensure_learner_role(server, info)
+        if _uses_spares():  # so that the first reset is instant too
+            from . import datasets, spare
+
+            spare.prepare_in_background(server, info, dbname, size or datasets.default_size())
     chapter = Chapter(info=info, server=server, database=dbname, created=created)
     if magic:
         from .magics import connect_sql_magic
