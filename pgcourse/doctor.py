@@ -108,7 +108,22 @@ def check_privileges() -> list[Check]:
     return [Check("privileges", "fail" if g.required else "warn", f"missing: {g.what}", ASK_ADMIN) for g in found]
 
 
+def check_clones() -> Check | None:
+    """How chapter databases are cloned: by reflink (no disk per chapter) or by a full copy."""
+    from .server.reflink import METHOD_ENV, file_copy_method
+
+    try:
+        with pg.current().connect() as conn:
+            method = file_copy_method(conn)
+    except (PgcourseError, psycopg.Error):
+        return None
+    if method == "clone":
+        return Check("clones", "ok", "reflinks (file_copy_method = clone): a chapter database costs no disk until written")
+    return Check("clones", "ok", "full copies: each opened chapter costs a copy of the dataset "
+                 f"(on XFS or btrfs, or with {METHOD_ENV}=clone on such a server, clones are instant and free)")
+
+
 def run_checks() -> list[Check]:
     checks = [check_python(), check_embedded_binaries(), check_docker(), check_url(), check_port(),
-              check_disk(), check_server(), *check_privileges()]
+              check_disk(), check_server(), *check_privileges(), check_clones()]
     return [c for c in checks if c is not None]

@@ -32,8 +32,17 @@ def clone(conn, size: str, dbname: str) -> None:
     """
     from psycopg import sql
 
-    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
-        sql.Identifier(dbname), sql.Identifier(template_name(size)), sql.SQL(CLONE_STRATEGY[check_size(size)])))
+    from ..server.reflink import file_copy_method
+
+    strategy = CLONE_STRATEGY[check_size(size)]
+    if file_copy_method(conn) == "clone":  # a reflink copy: instant, and no disk until written
+        strategy = "FILE_COPY"
+        conn.execute("SET file_copy_method = clone")
+    try:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+            sql.Identifier(dbname), sql.Identifier(template_name(size)), sql.SQL(strategy)))
+    finally:
+        conn.execute("RESET file_copy_method")
     portable.apply_settings(conn, dbname)
 
 
