@@ -1,0 +1,103 @@
+"""Time `pgcourse reset` (a ready spare renamed into place) against a plain clone of the same template, in one run.
+
+    .venv/bin/python benchmarks/reset.py [--size small] [--resets 7]   # the course server, else an ephemeral one
+
+Not a test: timings belong here. Each round resets one chapter as `pgcourse reset` does (the
+learner waits for that), then waits for the background process that drops the old database and
+builds the next spare (timed too: the learner reads meanwhile), then times a plain
+``CREATE DATABASE ... TEMPLATE pgcourse_<size> STRATEGY FILE_COPY`` (what every reset cost before)
+and drops it. The last line, `reset ratio X`, is plain clone p50 / reset p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pgcourse import chapter as chapter_db  # noqa: E402
+from pgcourse import chapters, datasets, spare  # noqa: E402
+from pgcourse.server.reflink import file_copy_method  # noqa: E402
+
+from seed_vs_pgbench import a_server  # noqa: E402
+
+PLAIN = "pgcourse_bench_plain_clone"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextlib.contextmanager
+def background_kept():
+    """Keep the background processes reset starts, so each round can wait for its spare."""
+    started: list = []
+    real = spare.prepare_in_background
+
+    def keep(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    spare.prepare_in_background = keep
+    try:
+        yield started
+    finally:
+        spare.prepare_in_background = real
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="small", choices=datasets.SIZES)
+    parser.add_argument("--resets", type=int, default=7)
+    args = parser.parse_args()
+    os.environ[spare.SPARE_ENV] = "1"
+    os.environ["PGCOURSE_LEARNER"] = "bench"
+    os.environ.pop(chapter_db.CHAPTER_DB_ENV, None)
+    info = chapters.get("00")
+    with a_server() as server:
+        os.environ["PGCOURSE_DATABASE_URL"] = server.url
+        print(f"server: PostgreSQL {server.version()} ({server.backend}); dataset {args.size}")
+        datasets.ensure(server, args.size)
+        dbname = chapter_db.database_for(info)
+        with server.connect() as conn:
+            size = conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", [datasets.template_name(args.size)]).fetchone()[0]
+            print(f"template {datasets.template_name(args.size)}: {size}; file_copy_method: {file_copy_method(conn)}")
+        resets, backgrounds, plains = [], [], []
+        with background_kept() as started:
+            chapter_db.put_fresh(server, info, dbname, args.size)  # the chapter is open, its spare being built
+            for proc in started:
+                proc.wait()
+            for _ in range(args.resets):
+                started.clear()
+                t0 = time.perf_counter()
+                chapter_db.reset(info.number, server=server, size=args.size)
+                resets.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                for proc in started:
+                    proc.wait()
+                backgrounds.append(time.perf_counter() - t0)
+                with server.connect() as conn:
+                    t0 = time.perf_counter()
+                    conn.execute(f"CREATE DATABASE {PLAIN} TEMPLATE {datasets.template_name(args.size)} STRATEGY FILE_COPY")
+                    plains.append(time.perf_counter() - t0)
+                    conn.execute(f"DROP DATABASE {PLAIN}")
+        with server.connect() as conn:
+            for name in (dbname, spare.spare_name(dbname), spare.trash_name(dbname)):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        ms = lambda values, q: f"{percentile(values, q) * 1000:.0f} ms"  # noqa: E731
+        print(f"reset (spare renamed into place), {args.resets} resets: p50 {ms(resets, .5)}, p95 {ms(resets, .95)}")
+        print(f"  then in the background (old database dropped, next spare built): p50 {ms(backgrounds, .5)}")
+        print(f"plain CREATE DATABASE ... STRATEGY FILE_COPY: p50 {ms(plains, .5)}, p95 {ms(plains, .95)}")
+        print(f"reset ratio {statistics.median(plains) / statistics.median(resets):.1f}")
+
+
+if __name__ == "__main__":
+    main()
