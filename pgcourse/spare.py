@@ -200,10 +200,14 @@ def main(argv: list[str]) -> int:
     """``python -m pgcourse.spare NN DBNAME SIZE``: tidy up after a swap, then build the next spare."""
     from . import chapters
 
+    from . import disk
+    from .datasets import template_name
+
     number, dbname, size = argv
     server = pg.current()
     tidy(server, dbname)
-    build(server, chapters.get(number), dbname, size)
+    if disk.room_for_one_more(server, template_name(size)):  # a spare never parks a chapter
+        build(server, chapters.get(number), dbname, size)
     return 0
 
 

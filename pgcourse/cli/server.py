@@ -69,14 +69,28 @@ def cmd_status(args) -> int:
     print(f"backend:  {server.backend}")
     print(f"version:  PostgreSQL {version}")
     print(f"url:      {server.masked_url}")
+    from .. import disk
+    from ..server.reflink import file_copy_method
+
     with server.connect() as conn:
-        rows = conn.execute(
-            "SELECT datname, pg_size_pretty(pg_database_size(datname)), datistemplate "
-            "FROM pg_database WHERE datname NOT IN ('template0', 'template1') ORDER BY datname"
-        ).fetchall()
+        templates = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datistemplate")}
+        used = disk.usage(conn)
+        method = file_copy_method(conn)
     print("databases:")
-    for name, size, is_template in rows:
-        print(f"  {name:<28} {size:>10}{'  (template)' if is_template else ''}")
+    for name, size in used.databases.items():
+        if name in ("template0", "template1"):
+            continue
+        kind = ("  (template)" if name in templates else "  (spare: makes the next reset instant)"
+                if name.endswith("__spare") else "")
+        print(f"  {name:<28} {disk.pretty(size):>10}{kind}")
+    limit = disk.budget()
+    print(f"disk:     {disk.pretty(used.total)} (databases {disk.pretty(sum(used.databases.values()))}, "
+          f"WAL {disk.pretty(used.wal)})" + (f" of a {disk.pretty(limit)} budget ({disk.BUDGET_ENV})" if limit else ""))
+    print("clones:   " + ("reflinks: a chapter costs no disk until written" if method == "clone" else
+                          "full copies: the chapters opened least recently are parked to stay within the budget"))
+    parked = sorted(p.stem for p in (pg.state_dir() / "parked").glob("*.json"))
+    if parked:
+        print(f"parked:   {', '.join(parked)} (answers kept; opening one re-creates it)")
     return 0
 
 
