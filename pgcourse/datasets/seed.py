@@ -313,6 +313,10 @@ def ensure(server: Server, size: str, *, force: bool = False, progress: bool | N
                     admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
                     admin.execute(f'ALTER DATABASE "{template}" IS_TEMPLATE true')
                     admin.execute(f"COMMENT ON DATABASE \"{template}\" IS {sql.quote(json.dumps(marker, sort_keys=True))}")
+                try:  # the seed's WAL is not needed once checkpointed: with wal_recycle = off it is deleted
+                    admin.execute("CHECKPOINT")
+                except psycopg.Error:
+                    pass  # not a superuser or pg_checkpoint member: the next checkpoint does it
             except BaseException:
                 try:
                     _drop(admin, building)
