@@ -57,3 +57,16 @@ def pytest_runtest_setup(item):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+#: Modules whose tests are spread over the workers one by one (each grades or runs a whole chapter);
+#: every other module runs on one worker, in order, sharing its fixtures (a notebook's cells above all).
+SPREAD = ("tests/test_exercises_both_ways.py", "tests/test_learner_notebooks.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Group tests for pytest-xdist's ``--dist loadgroup``: a module (or notebook) per group, chapters spread."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path not in SPREAD and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(path))

@@ -222,6 +222,21 @@ def ensure_environment() -> Path:
     return python
 
 
+#: Workers for `course.py test` (each starts a PostgreSQL of its own); 1 runs everything in one process.
+WORKERS_ENV = "PGCOURSE_TEST_WORKERS"
+
+
+def test_workers(args: list[str]) -> list[str]:
+    """pytest-xdist options for the whole suite: 2 workers (``PGCOURSE_TEST_WORKERS``) unless the command names its own."""
+    if "no:xdist" in args or any(a in ("-n", "--numprocesses") or a.startswith("--numprocesses=")
+                                 or (a.startswith("-n") and a[2:].isdigit()) for a in args):
+        return []
+    workers = os.environ.get(WORKERS_ENV, "2").strip()
+    if not workers.isdigit() or int(workers) < 2:
+        return []
+    return ["-n", workers, "--dist", "loadgroup"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -236,7 +251,7 @@ def main(argv: list[str]) -> int:
         return 130
     env = dict(os.environ, PGCOURSE_PROJECT=str(ROOT))
     if argv[0] == "test":
-        cmd = [str(python), "-m", "pytest", *argv[1:]]
+        cmd = [str(python), "-m", "pytest", *test_workers(argv[1:]), *argv[1:]]
     else:
         cmd = [str(python), "-m", "pgcourse", *argv]
     os.chdir(ROOT)

@@ -16,13 +16,14 @@ import contextlib
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgcourse import chapter as chapter_db  # noqa: E402
-from pgcourse import chapters, datasets, spare  # noqa: E402
+from pgcourse import chapters, datasets, disk, spare  # noqa: E402
 from pgcourse.server.reflink import file_copy_method  # noqa: E402
 
 from seed_vs_pgbench import a_server  # noqa: E402
@@ -53,6 +54,28 @@ def background_kept():
         spare.prepare_in_background = real
 
 
+def folder_bytes(path: Path) -> int:
+    """Bytes allocated under ``path`` (what `du` counts)."""
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def open_every_chapter(server, size: str, started: list) -> str:
+    """Open all fourteen chapters one after another, as a learner going through the course; the disk afterwards."""
+    for info in chapters.CHAPTERS:
+        started.clear()
+        chapter_db.put_fresh(server, info, chapter_db.database_for(info), size)
+        for proc in started:
+            proc.wait()
+    with server.connect() as conn:
+        used = disk.usage(conn)
+        data = Path(conn.execute("SELECT current_setting('data_directory')").fetchone()[0])
+    on_disk = folder_bytes(data) if data.is_dir() else used.total
+    limit = disk.budget()
+    return (f"all {len(chapters.CHAPTERS)} chapters opened: data directory {disk.pretty(on_disk)} "
+            f"(databases {disk.pretty(sum(used.databases.values()))}, WAL {disk.pretty(used.wal)}), "
+            f"budget {disk.pretty(limit) if limit else 'off'}: {'within' if limit and on_disk <= limit else 'OVER'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="small", choices=datasets.SIZES)
@@ -62,8 +85,9 @@ def main() -> None:
     os.environ["PGCOURSE_LEARNER"] = "bench"
     os.environ.pop(chapter_db.CHAPTER_DB_ENV, None)
     info = chapters.get("00")
-    with a_server() as server:
+    with a_server() as server, tempfile.TemporaryDirectory(prefix="pgcourse-bench-") as home:
         os.environ["PGCOURSE_DATABASE_URL"] = server.url
+        os.environ["PGCOURSE_HOME"] = home  # parked answers and opening times of the bench learner only
         print(f"server: PostgreSQL {server.version()} ({server.backend}); dataset {args.size}")
         datasets.ensure(server, args.size)
         dbname = chapter_db.database_for(info)
@@ -89,13 +113,15 @@ def main() -> None:
                     conn.execute(f"CREATE DATABASE {PLAIN} TEMPLATE {datasets.template_name(args.size)} STRATEGY FILE_COPY")
                     plains.append(time.perf_counter() - t0)
                     conn.execute(f"DROP DATABASE {PLAIN}")
+            opened = open_every_chapter(server, args.size, started)
         with server.connect() as conn:
-            for name in (dbname, spare.spare_name(dbname), spare.trash_name(dbname)):
+            for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'").fetchall():
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         ms = lambda values, q: f"{percentile(values, q) * 1000:.0f} ms"  # noqa: E731
         print(f"reset (spare renamed into place), {args.resets} resets: p50 {ms(resets, .5)}, p95 {ms(resets, .95)}")
         print(f"  then in the background (old database dropped, next spare built): p50 {ms(backgrounds, .5)}")
         print(f"plain CREATE DATABASE ... STRATEGY FILE_COPY: p50 {ms(plains, .5)}, p95 {ms(plains, .95)}")
+        print(opened)
         print(f"reset ratio {statistics.median(plains) / statistics.median(resets):.1f}")
 
 

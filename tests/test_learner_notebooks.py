@@ -4,7 +4,8 @@ A learner opens ``notebooks/NN_topic.ipynb`` (their ``workspace/`` copy), answer
 presses "Run All": every cell must run, except those tagged ``raises-exception`` (the error is
 the lesson). Then they run it all again without ``pgcourse reset``: it must still work. The
 notebooks run headless with the grader's executor (:func:`pgcourse.grading.execute.execute_notebook`)
-on a fresh chapter database of the session's test server, the dataset size solutions use.
+on a fresh chapter database of the session's test server, on the `tiny` dataset: an unsolved run
+checks that every cell runs, not what it prints (nbval of solutions/ does that, on `small`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ NOTEBOOKS = sorted(p.name for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ip
 
 #: Incidents that stop a learner's "Run All" (huge output does not).
 STOPPING = {"error", "timeout", "dead_kernel", "not_run"}
+#: The dataset the unsolved runs use (a learner may choose it too: PGCOURSE_DATASET_SIZE=tiny).
+SIZE = "tiny"
 #: Seconds one cell may take before the run counts it as stuck.
 CELL_TIMEOUT = 300.0
 
@@ -50,8 +53,8 @@ def test_unsolved_learner_notebook_runs_top_to_bottom_and_again_without_a_reset(
     info = chapter_of(path, nb)
     dbname = f"learner_run_{info.database}"
     chapter_db.drop_database(course_server, dbname)
-    chapter_db.create_database(course_server, info, dbname=dbname)
-    env = chapter_db.kernel_env(course_server, dbname, None, tmp_path / "home")
+    chapter_db.create_database(course_server, info, dbname=dbname, size=SIZE)
+    env = chapter_db.kernel_env(course_server, dbname, SIZE, tmp_path / "home")
     problems: list[str] = []
     try:
         for run in ("first", "second"):

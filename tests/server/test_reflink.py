@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,36 +11,18 @@ import pytest
 from pgcourse import datasets
 from pgcourse.server import reflink
 from pgcourse.server.ephemeral import ephemeral_server
+from pgcourse.testing import xfs_folder
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def xfs(tmp_path: Path):
-    """A 1 GiB XFS with reflinks, loop-mounted (root and mkfs.xfs only)."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("needs root to loop-mount an XFS")
-    if not shutil.which("mkfs.xfs"):
-        if not shutil.which("apt-get"):
-            pytest.skip("needs mkfs.xfs (xfsprogs)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        lock = ["-o", "DPkg::Lock::Timeout=600"]
-        subprocess.run(["apt-get", *lock, "install", "-y", "xfsprogs"], env=env, capture_output=True, timeout=900)
-        if not shutil.which("mkfs.xfs"):
-            subprocess.run(["apt-get", *lock, "update"], env=env, check=True, capture_output=True, timeout=900)
-            subprocess.run(["apt-get", *lock, "install", "-y", "xfsprogs"], env=env, check=True, capture_output=True,
-                           timeout=900)
-    image, mount = tmp_path / "xfs.img", tmp_path / "mnt"
-    mount.mkdir()
-    with open(image, "wb") as f:
-        f.truncate(1024**3)
-    subprocess.run(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], check=True, capture_output=True)
-    done = subprocess.run(["mount", "-o", "loop", str(image), str(mount)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot loop-mount here: {done.stderr.strip()}")
-    mount.chmod(0o755)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A 1 GiB XFS with reflinks, loop-mounted (root only; xfsprogs installed with apt-get if need be)."""
+    with xfs_folder(tmp_path, 1024**3) as mount:
+        if mount is None:
+            pytest.skip("needs root, mount and xfsprogs to loop-mount an XFS")
+        yield mount
 
 
 def _used(path: Path) -> int:
