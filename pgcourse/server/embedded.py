@@ -196,12 +196,18 @@ class EmbeddedCluster:
         chosen = wanted if port_is_free(wanted) else free_port(avoid=wanted)
         if chosen != wanted:
             notes.append(f"port {wanted} is taken by another program; using port {chosen} instead")
-        self._write_conf(chosen)
-        self._prepare_dirs()
-        proc = self._run(
-            "pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-            check=False, timeout=90,
-        )
+        for attempt in range(5):
+            self._write_conf(chosen)
+            self._prepare_dirs()
+            proc = self._run(
+                "pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                check=False, timeout=90,
+            )
+            if proc.returncode == 0 or "Address already in use" not in tail(self.log_file) or attempt == 4:
+                break
+            # another program (a second test worker...) took the port between our check and the start
+            taken, chosen = chosen, os_free_port()
+            notes.append(f"port {taken} was taken while starting; using port {chosen} instead")
         if proc.returncode != 0:
             raise ServerStartError(
                 f"the embedded PostgreSQL did not start.\n{proc.stdout.strip()}\n"
@@ -278,6 +284,11 @@ def free_port(avoid: int | None = None) -> int:
     for candidate in range(FIRST_PORT, FIRST_PORT + 50):
         if candidate != avoid and port_is_free(candidate):
             return candidate
+    return os_free_port()
+
+
+def os_free_port() -> int:
+    """A free port the OS picks (not near FIRST_PORT, where other starters look first)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
