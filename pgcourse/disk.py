@@ -163,10 +163,11 @@ def room_for_one_more(server: pg.Server, template: str) -> bool:
 def make_room(server: pg.Server, template: str, keep: str) -> list[str]:
     """Park least recently opened chapter databases until one more clone of ``template`` fits the budget.
 
-    ``keep`` (the chapter being opened) and databases someone is connected to are never parked.
-    Returns the parked names. Nothing is parked where clones are reflinks or without a budget.
+    Other chapters' spares are dropped first. ``keep`` (the chapter being opened) and databases someone
+    is connected to are never parked. Returns the parked names. Nothing is parked where clones are reflinks or without a budget.
     """
     from . import chapters
+    from .chapter import drop_database
     from .server.reflink import file_copy_method
 
     limit = budget()
@@ -181,9 +182,15 @@ def make_room(server: pg.Server, template: str, keep: str) -> list[str]:
         busy = {r[0] for r in conn.execute("SELECT DISTINCT datname FROM pg_stat_activity WHERE datname IS NOT NULL")}
     mine = {_own_name(c.database) for c in chapters.CHAPTERS}
     opened = _opened()
+    spares = [name + "__spare" for name in sorted(mine) if name != keep and name + "__spare" in sizes.databases]
     candidates = sorted((name for name in sizes.databases if name in mine and name != keep and name not in busy),
                         key=lambda name: opened.get(name, 0.0))
     total = sizes.total
+    for name in spares:  # another chapter's spare goes first: it holds nothing of the learner's
+        if total + need <= limit:
+            break
+        drop_database(server, name)
+        total -= sizes.databases[name]
     for name in candidates:
         if total + need <= limit:
             break

@@ -206,7 +206,9 @@ def main(argv: list[str]) -> int:
     number, dbname, size = argv
     server = pg.current()
     tidy(server, dbname)
-    if disk.room_for_one_more(server, template_name(size)):  # a spare never parks a chapter
+    for name in disk.make_room(server, template_name(size), keep=dbname):  # the chapter in use gets its spare
+        print(f"parked {name} to make room for the spare of {dbname}", flush=True)
+    if disk.room_for_one_more(server, template_name(size)):
         build(server, chapters.get(number), dbname, size)
     return 0
 

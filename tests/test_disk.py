@@ -101,3 +101,18 @@ def test_status_shows_the_disk_used_and_the_budget(pg_server, monkeypatch, capsy
     assert cmd_status(None) == 0
     out = capsys.readouterr().out
     assert "disk:" in out and "of a 3.0 GB budget" in out and "WAL" in out and "clones:" in out
+
+
+def test_another_chapters_spare_is_dropped_before_any_chapter_is_parked(pg_server, learner, monkeypatch):
+    ch00, ch01 = get("00"), get("01")
+    db00, db01 = chapter_db.database_for(ch00), chapter_db.database_for(ch01)
+    monkeypatch.setenv(disk.BUDGET_ENV, "off")
+    monkeypatch.setenv(spare.SPARE_ENV, "1")
+    monkeypatch.setattr(spare, "prepare_in_background", lambda *a, **k: None)
+    chapter_db.put_fresh(pg_server, ch00, db00, SIZE)
+    spare.build(pg_server, ch00, db00, SIZE)
+    assert _exists(pg_server, spare.spare_name(db00))
+    _tight_budget(pg_server, monkeypatch)
+    chapter_db.put_fresh(pg_server, ch01, db01, SIZE)
+    assert _exists(pg_server, db00) and not disk.parked_file(db00).exists(), "a chapter was parked while a spare could go"
+    assert not _exists(pg_server, spare.spare_name(db00))
