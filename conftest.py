@@ -59,14 +59,21 @@ def pytest_runtest_setup(item):
                 os.environ[key] = value
 
 
+
 #: Modules whose tests are spread over the workers one by one (each grades or runs a whole chapter);
-#: every other module runs on one worker, in order, sharing its fixtures (a notebook's cells above all).
+#: every other module (and every notebook, whose cells must run in order in one kernel) stays on one
+#: worker, in order, sharing its fixtures.
 SPREAD = ("tests/test_exercises_both_ways.py", "tests/test_learner_notebooks.py")
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    """Group tests for pytest-xdist's ``--dist loadgroup``: a module (or notebook) per group, chapters spread."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path not in SPREAD and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(path))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist: a module per work unit, chapters spread (``--dist loadgroup`` cannot: pytest 9.2's node ids)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path in SPREAD else path
+
+    return ModuleScheduling(config, log)
