@@ -12,7 +12,6 @@ and drops it. The last line, `reset ratio X`, is plain clone p50 / reset p50.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -34,24 +33,6 @@ PLAIN = "pgcourse_bench_plain_clone"
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@contextlib.contextmanager
-def background_kept():
-    """Keep the background processes reset starts, so each round can wait for its spare."""
-    started: list = []
-    real = spare.prepare_in_background
-
-    def keep(*args, **kwargs):
-        proc = real(*args, **kwargs)
-        started.append(proc)
-        return proc
-
-    spare.prepare_in_background = keep
-    try:
-        yield started
-    finally:
-        spare.prepare_in_background = real
 
 
 def folder_bytes(path: Path) -> int:
@@ -95,7 +76,7 @@ def main() -> None:
             size = conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", [datasets.template_name(args.size)]).fetchone()[0]
             print(f"template {datasets.template_name(args.size)}: {size}; file_copy_method: {file_copy_method(conn)}")
         resets, backgrounds, plains = [], [], []
-        with background_kept() as started:
+        with spare.watched() as started:
             chapter_db.put_fresh(server, info, dbname, args.size)  # the chapter is open, its spare being built
             for proc in started:
                 proc.wait()

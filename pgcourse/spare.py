@@ -16,10 +16,12 @@ turns spares off (a reset then builds in the foreground, as safely).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -194,6 +196,26 @@ def prepare_in_background(server: pg.Server, info: ChapterInfo, dbname: str, siz
         return subprocess.Popen([sys.executable, "-m", "pgcourse.spare", info.number, dbname, size],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True, cwd=str(Path.cwd()))
+
+
+@contextlib.contextmanager
+def watched() -> Iterator[list[subprocess.Popen]]:
+    """Collect the background processes started meanwhile, so a benchmark or a test can wait for them."""
+    global prepare_in_background
+    started: list[subprocess.Popen] = []
+    real = prepare_in_background
+
+    def keep(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        if proc is not None:
+            started.append(proc)
+        return proc
+
+    prepare_in_background = keep
+    try:
+        yield started
+    finally:
+        prepare_in_background = real
 
 
 def main(argv: list[str]) -> int:

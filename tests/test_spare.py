@@ -48,21 +48,11 @@ def _fresh(server, info, dbname: str) -> None:
 
 def _put_fresh(server, info, dbname):
     """put_fresh, then wait for its background process (tests must not race it)."""
-    started = []
-    real = spare.prepare_in_background
-
-    def keep(*args, **kwargs):
-        proc = real(*args, **kwargs)
-        started.append(proc)
-        return proc
-
-    spare.prepare_in_background = keep
-    try:
+    with spare.watched() as started:
         chapter_db.put_fresh(server, info, dbname, SIZE)
-    finally:
-        spare.prepare_in_background = real
+    assert started, "no background process was started"
     for proc in started:
-        assert proc is not None and proc.wait(timeout=300) == 0
+        assert proc.wait(timeout=300) == 0
 
 
 def test_reset_renames_the_ready_spare_into_place_and_builds_the_next(pg_server, learner):
