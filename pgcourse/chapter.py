@@ -221,14 +221,28 @@ def drop_database(server: pg.Server, dbname: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def open_transactions(server: pg.Server, dbname: str) -> list[str]:
+    """Sessions on a database that are inside a transaction, in words (what dropping it rolls back)."""
+    with server.connect() as conn:
+        rows = conn.execute("SELECT coalesce(nullif(application_name, ''), 'a session'), state FROM pg_stat_activity "
+                            "WHERE datname = %s AND (state LIKE 'idle in transaction%%' OR state = 'active') "
+                            "AND pid <> pg_backend_pid() ORDER BY 1", [dbname]).fetchall()
+    return [f"{name} was {state}: rolled back" for name, state in rows]
+
+
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
-    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name.
+
+    Live sessions are closed first (this process's) or ended by the drop (a notebook's); open transactions are printed."""
     from .sessions import close_all
 
     info = chapters.get(ref)
     close_all()  # this process's live sessions: reported, rolled back, closed before their database goes
     server = server or pg.current()
     dbname = database_for(info)
+    if database_exists(server, dbname):
+        for note in open_transactions(server, dbname):
+            print(f"reset: {note}")
     drop_database(server, dbname)
     return create_database(server, info, dbname=dbname, size=size)
 

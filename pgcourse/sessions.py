@@ -353,8 +353,11 @@ class Lab:
 
     def _waits(self, pids: list[int]) -> dict[int, tuple[list[int], str]]:
         """pid -> (pids blocking it, the lock it waits for in words) from pg_blocking_pids and pg_locks."""
-        with self._lock:
-            rows = self._watch.execute(_WAITS, [pids]).fetchall()
+        try:
+            with self._lock:
+                rows = self._watch.execute(_WAITS, [pids]).fetchall()
+        except psycopg.OperationalError:  # the server ended the lab (a reset dropped its database)
+            return {}
         return {pid: (list(blockers or []), _lock_words(locktype, mode, rel, page, tup))
                 for pid, blockers, locktype, mode, rel, page, tup in rows}
 

@@ -131,3 +131,15 @@ def test_reopening_the_chapter_closes_its_labs(ch, monkeypatch, pg_server):
     lab.alice("BEGIN")
     assert sessions.close_all() == ["alice had an open transaction: rolled back"]
     assert lab.closed
+
+
+def test_a_reset_from_elsewhere_reports_the_open_transaction_it_ends(ch, pg_server, monkeypatch, capsys):
+    lab = ch.sessions("alice", "bob")
+    lab.alice("BEGIN; UPDATE acc SET balance = 0 WHERE id = 1")
+    monkeypatch.setenv("PGCOURSE_CHAPTER_DB", ch.database)
+    sessions._open_labs.discard(lab)  # as if the lab lived in a notebook's kernel, not in this process
+    chapter_db.reset("06", server=pg_server, size="tiny")
+    assert "reset: pgcourse lab: alice was idle in transaction: rolled back" in capsys.readouterr().out
+    ended = lab.alice("SELECT 1")
+    assert ended.status == "error"  # the drop ended the session: an outcome, not a crash
+    lab.close(quiet=True)
