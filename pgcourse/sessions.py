@@ -107,6 +107,13 @@ class Step:
         return f'<pre class="mathjax_ignore tex2jax_ignore" style="text-align: left">{html.escape(repr(self))}</pre>'
 
 
+class Notes(list):
+    """What ``close()`` found left open (already printed, so a notebook cell shows nothing more)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 class Steps(list):
     """The steps of a multi-statement call or ``%%session`` cell, shown one after the other."""
 
@@ -125,7 +132,8 @@ class Steps(list):
 
 
 def _one_line(sql: str, width: int = 90) -> str:
-    text = " ".join(sql.split())
+    """The statement on one line, without its whole-line comments, cut at ``width``."""
+    text = " ".join(" ".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).split())
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -318,6 +326,7 @@ class Lab:
         """
         start = time.monotonic()
         unblocked: dict[str, float] = {}  # when each running statement was last seen not waiting for a lock
+        seen_blocked: set[str] = set()
         while True:
             self._collect()
             running = [s for s in self.sessions.values() if s.pending is not None]
@@ -331,12 +340,14 @@ class Lab:
                 blockers, lock = waits.get(s.pid, ([], ""))
                 if blockers:
                     unblocked.pop(s.name, None)
+                    seen_blocked.add(s.name)
                     names = [by_pid[p].name if p in by_pid else "another connection (not in this lab)" for p in blockers]
                     s.pending.waited_for = f"{lock}, held by {', '.join(names)}"
                     ends_by_itself = s.lock_timeout or self._in_cycle(s.pid, waits)
                     if ends_by_itself and now - start < CYCLE_WAIT:
                         settled = False
-                elif now - unblocked.setdefault(s.name, start if s.pending.number == len(self.steps) else now) < wait:
+                elif now - unblocked.setdefault(
+                        s.name, start if s.pending.number == len(self.steps) and s.name not in seen_blocked else now) < wait:
                     settled = False  # running, or just let go by a lock: give it `wait` seconds to finish
             if settled:
                 return
@@ -412,12 +423,12 @@ class Lab:
 
     # ---- closing ----
 
-    def close(self, *, quiet: bool = False) -> list[str]:
+    def close(self, *, quiet: bool = False) -> Notes:
         """Roll back and close every session; print (and return) which had something open."""
         global _current_lab
         if "_watch" in self.__dict__ and not self.__dict__.get("closed", True):
             self._collect()
-        notes = [n for s in self.__dict__.get("sessions", {}).values() if (n := s.close())]
+        notes = Notes(n for s in self.__dict__.get("sessions", {}).values() if (n := s.close()))
         watch = self.__dict__.get("_watch")
         if watch is not None:
             watch.close()
