@@ -143,3 +143,22 @@ def test_a_reset_from_elsewhere_reports_the_open_transaction_it_ends(ch, pg_serv
     ended = lab.alice("SELECT 1")
     assert ended.status == "error"  # the drop ended the session: an outcome, not a crash
     lab.close(quiet=True)
+
+
+def test_the_grader_ends_a_lab_left_in_a_transaction_before_it_checks(pg_server, tmp_path):
+    import nbformat
+
+    from tests.grading.conftest import code, grade_fast, solved_ch00
+
+    nb = solved_ch00()
+    nb.cells.insert(2, code("lab = ch.sessions('alice', 'bob')\nlab.alice('BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE')\n"
+                            "lab.bob('SELECT count(*) FROM users')"))
+    path = tmp_path / "00_getting_started.ipynb"
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"t{i}"
+    nbformat.write(nb, path)
+    grade = grade_fast(path, pg_server)
+    assert all(e.status == "passed" for e in grade.exercises), [e.message for e in grade.exercises]
+    with pg_server.connect() as conn:
+        left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcourse lab%'").fetchone()
+    assert left == (0,)
