@@ -10,6 +10,7 @@ never by time, with no pids or transaction ids: the same steps print the same te
 from __future__ import annotations
 
 import atexit
+import contextlib
 import html
 import threading
 import time
@@ -228,27 +229,19 @@ class Session:
         state = self.in_transaction
         if self.pending is not None:
             self.conn.cancel_safe()
-            with _suppress():
+            with contextlib.suppress(Exception):
                 self.pending._future.result(10)
         note = None
         if state != "idle" and not self.conn.closed:
             what = {"running": "a statement still running", "in failed transaction": "a failed transaction open"}.get(
                 state, "an open transaction")
             note = f"{self.name} had {what}: rolled back"
-        with _suppress():
+        with contextlib.suppress(Exception):
             self.conn.rollback()
-        with _suppress():
+        with contextlib.suppress(Exception):
             self.conn.close()
         self._worker.shutdown(wait=False)
         return note
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return True
 
 
 _open_labs: weakref.WeakSet[Lab] = weakref.WeakSet()
@@ -547,10 +540,15 @@ def close_all(*, quiet: bool = False) -> list[str]:
 
 def session_magic(line: str, cell: str):
     """%%session NAME: run the cell's SQL in session NAME of the current lab (statement by statement)."""
+    from IPython.core.error import UsageError
+
     name = line.strip()
-    lab = current_lab()
+    try:
+        lab = current_lab()
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
     if name not in lab.sessions:
-        raise ValueError(f"usage: %%session NAME, with NAME one of {', '.join(lab.sessions)}")
+        raise UsageError(f"usage: %%session NAME, with NAME one of {', '.join(lab.sessions)}")
     return lab.sessions[name](cell)
 
 
