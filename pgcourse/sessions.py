@@ -489,17 +489,21 @@ class Timeline:
         for s, start, end in self._spans():
             y = lane_y[s.session]
             color = {"error": "#e06666", "done": "#93c47d", "not sent": "#cccccc"}.get(s.status, "#f6b26b")
-            if end > start:
-                ax.add_patch(Rectangle((start - 0.4, y - 0.3), end - start, 0.6, facecolor="white", edgecolor="#999999",
-                                       hatch="///", linewidth=0.8))
-                ax.add_patch(Rectangle((end - 0.4, y - 0.3), 0.8, 0.6, facecolor=color, edgecolor="black", linewidth=0.8))
-            ax.add_patch(Rectangle((start - 0.4, y - 0.3), 0.8, 0.6, facecolor=color, edgecolor="black", linewidth=0.8))
-            ax.text(start, y, _short(s.sql), ha="center", va="center", fontsize=7, rotation=0, clip_on=True)
+            box = dict(edgecolor="black", linewidth=0.8)
+            if end > start:  # sent at `start`, waited (hatched), finished at `end` with its outcome
+                ax.add_patch(Rectangle((start - 0.4, y - 0.3), 0.8, 0.6, facecolor="#f6b26b", **box))
+                ax.add_patch(Rectangle((start + 0.4, y - 0.15), end - start - 0.8, 0.3, facecolor="white",
+                                       edgecolor="#999999", hatch="///", linewidth=0.8))
+                ax.add_patch(Rectangle((end - 0.4, y - 0.3), 0.8, 0.6, facecolor=color, **box))
+                ax.text(end, y, s.sqlstate or s.tag or "…", ha="center", va="center", fontsize=7, clip_on=True)
+            else:
+                ax.add_patch(Rectangle((start - 0.4, y - 0.3), 0.8, 0.6, facecolor=color, **box))
+            ax.text(start, y, _short(s.sql), ha="center", va="center", fontsize=7, clip_on=True)
         ax.set_xlim(0.4, len(self.steps) + 0.6)
         ax.set_ylim(-0.6, len(self.lanes) - 0.4)
         ax.set_yticks(list(lane_y.values()), list(lane_y))
         ax.set_xticks(range(1, len(self.steps) + 1))
-        ax.set_xlabel("step (order, not time); hatched: waiting for a lock; red: error")
+        ax.set_xlabel("step (order, not time); orange: sent, then waiting (hatched) until its outcome; red: error")
         if self.title:
             ax.set_title(self.title)
         fig.tight_layout()
