@@ -44,6 +44,7 @@ The parts of each task statement, and how the check tests each one:
 5.10 For each root category: its name and the number of products in it and in all the
     categories below it, at any depth (all statuses); any order.
     - compared with a reference (a category five levels down counts)
+    - a root without products listed with 0: again after one is added (rolled back)
 5.11 One statement merges login_batch into user_stats: rows that exist get login_count + logins
     and the later last_login_at; missing rows are inserted; RETURNING user_id, login_count of
     every row written.
@@ -169,6 +170,9 @@ PRODUCTS_PER_ROOT = """WITH RECURSIVE tree AS (
 SELECT r.name, count(p.id) AS products
 FROM tree t JOIN categories r ON r.id = t.root_id LEFT JOIN products p ON p.category_id = t.id
 GROUP BY r.id, r.name"""
+
+#: 5.10: a root category without products (added in a transaction the check rolls back).
+EMPTY_ROOT = "INSERT INTO categories (name, slug) VALUES ('Gift Cards', 'gift-cards-pgcourse-check')"
 
 SEARCH_RESULTS = f"""SELECT id, name
 FROM products, websearch_to_tsquery('english', '{SEARCH_TEXT}') AS q
@@ -352,6 +356,9 @@ def products_per_root(ctx: CheckContext) -> str:
     expected = ctx.same_result(sql, PRODUCTS_PER_ROOT,
                                hint="WITH RECURSIVE: start from the roots (parent_id IS NULL) carrying the root's id, "
                                     "join the children of each level; then count the products of every category reached")
+    _same_after(ctx, lambda conn: conn.execute(EMPTY_ROOT), sql, PRODUCTS_PER_ROOT,
+                what="with a new root category that has no products yet, your query",
+                hint="every root category is listed, one without products with 0: LEFT JOIN products, count(p.id)")
     return f"{len(expected)} root categories, {sum(n for _, n in expected)} products in all"
 
 

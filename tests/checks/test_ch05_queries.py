@@ -396,6 +396,11 @@ def test_5_10_wrong_answers_fail(ch, sql, reason):
     fails(ch, "5.10", sql, reason)
 
 
+def test_5_10_a_root_without_products_must_be_listed(ch):
+    fails(ch, "5.10", C.PRODUCTS_PER_ROOT.replace("LEFT JOIN products", "JOIN products"), "new root category", "LEFT JOIN")
+    assert _rows(ch, "SELECT count(*) FROM categories WHERE name = 'Gift Cards'") == [(0,)]
+
+
 def test_5_10_hard_coded_counts_fail_on_the_second_dataset(ch):
     _sql(ch, "DELETE FROM products WHERE id = (SELECT max(id) FROM products WHERE id NOT IN (SELECT product_id FROM order_items))")
     rows = _rows(ch, C.PRODUCTS_PER_ROOT)
