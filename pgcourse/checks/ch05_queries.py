@@ -100,7 +100,8 @@ CREATE TABLE product_feed (
 );
 -- a supplier's feed: new names and prices for products we sell, and ten we do not have yet
 INSERT INTO product_feed (sku, name, price, category_id)
-SELECT sku, name || ' (2026)', round(price * 1.10, 2), category_id FROM products WHERE id % 97 = 0
+SELECT sku, name || ' (2026)', round(price * 1.10, 2), category_id FROM products
+WHERE id % 97 = 0 AND sku NOT LIKE 'FEED-%'
 UNION ALL
 SELECT 'FEED-' || lpad(g::text, 4, '0'), 'Feed Lamp ' || g, 19.99 + g, 1 FROM generate_series(1, 10) AS g;"""
 
