@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass
@@ -258,6 +258,30 @@ class CheckContext:
         expected = self.sample_admin.execute(reference_sql).fetchall()
         compare_rows(got, expected, ordered=ordered, what="on a second sample dataset (other rows), your query",
                      columns=columns, hint="compute the result from the tables: numbers or ids typed in fit one dataset only")
+
+    def same_result(self, answer_sql: str, reference_sql: str, *, ordered: bool = False,
+                    normalize: Callable[[tuple], tuple] | None = None, hint: str | None = None,
+                    settings: dict[str, str] | None = None) -> list[tuple]:
+        """Fail unless the answer returns the reference's rows here and on the second sample dataset.
+
+        Rows are compared in order only when ``ordered``; ``normalize`` maps each row (of both sides)
+        first, e.g. a day given as a timestamp to a date; ``settings`` apply to the run here.
+        Returns the reference's rows here.
+        """
+        norm = normalize or (lambda row: row)
+        columns, got = self.run_answer(answer_sql, settings=settings)
+        expected = self.admin.execute(reference_sql).fetchall()
+        got, wanted = [norm(r) for r in got], [norm(r) for r in expected]
+        difference = describe_difference(got, wanted, ordered=ordered, columns=columns) or ""
+        if "wrong order" in difference or "column; expected" in difference or "columns; expected" in difference:
+            hint = None  # compare_rows' own hint: ORDER BY, or the SELECT list
+        compare_rows(got, wanted, ordered=ordered, columns=columns, hint=hint)
+        columns, got = _run_readonly(self.sample, answer_sql)
+        on_sample = self.sample_admin.execute(reference_sql).fetchall()
+        compare_rows([norm(r) for r in got], [norm(r) for r in on_sample], ordered=ordered, columns=columns,
+                     what="on a second sample dataset (other rows), your query",
+                     hint="compute the result from the tables: numbers or ids typed in fit one dataset only")
+        return expected
 
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
                 settings: dict[str, str] | None = None) -> Plan:
