@@ -221,12 +221,31 @@ def drop_database(server: pg.Server, dbname: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def drop_created_roles(server: pg.Server, creator: str, dbname: str) -> list[str]:
+    """Drop the roles ``creator`` made for the chapter database ``dbname`` (named ``<dbname>_...``); return their names.
+
+    Roles are cluster-wide: a chapter with CREATEROLE (10) names its roles after its database, and
+    a reset removes them with it. Run after the database is dropped (nothing of theirs is left there).
+    """
+    with server.connect() as conn:
+        roles = [r for (r,) in conn.execute(
+            """SELECT r.rolname FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid
+               JOIN pg_roles m ON m.oid = am.member
+               WHERE m.rolname = %s AND am.admin_option AND starts_with(r.rolname, %s)""",
+            [creator, f"{dbname}_"]).fetchall()]
+        for role in roles:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    return roles
+
+
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
-    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    """Drop and re-clone a chapter's database (and drop the roles made for it): a clean start in seconds."""
     info = chapters.get(ref)
     server = server or pg.current()
     dbname = database_for(info)
     drop_database(server, dbname)
+    if "CREATEROLE" in info.role_attributes:
+        drop_created_roles(server, learner_role(info), dbname)
     return create_database(server, info, dbname=dbname, size=size)
 
 
