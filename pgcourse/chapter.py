@@ -225,7 +225,8 @@ def drop_created_roles(server: pg.Server, creator: str, dbname: str) -> list[str
     """Drop the roles ``creator`` made for the chapter database ``dbname`` (named ``<dbname>_...``); return their names.
 
     Roles are cluster-wide: a chapter with CREATEROLE (10) names its roles after its database, and
-    a reset removes them with it. Run after the database is dropped (nothing of theirs is left there).
+    a reset removes them with it. Run after the database is dropped (nothing of theirs is left there);
+    a role that still holds something in another database is left alone.
     """
     with server.connect() as conn:
         roles = [r for (r,) in conn.execute(
@@ -233,9 +234,14 @@ def drop_created_roles(server: pg.Server, creator: str, dbname: str) -> list[str
                JOIN pg_roles m ON m.oid = am.member
                WHERE m.rolname = %s AND am.admin_option AND starts_with(r.rolname, %s)""",
             [creator, f"{dbname}_"]).fetchall()]
+        dropped = []
         for role in roles:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-    return roles
+            try:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                dropped.append(role)
+            except psycopg.Error:  # still holds something in another database: leave it, the chapter re-creates it
+                continue
+    return dropped
 
 
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:

@@ -319,7 +319,9 @@ def _truth(conn: psycopg.Connection) -> dict[str, Any]:
         public = conn.execute("SELECT count(*) FROM documents WHERE visibility = 'public'").fetchone()[0]
         own = conn.execute("SELECT min(id) FROM documents WHERE owner_id = %s", [x]).fetchone()[0]
         other = conn.execute("SELECT min(id) FROM documents WHERE owner_id = %s AND visibility = 'private'", [y]).fetchone()[0]
-    return {"x": x, "y": y, "visible": visible, "public": public, "own": own, "other": other}
+        other_public = conn.execute("SELECT min(id) FROM documents WHERE owner_id <> %s AND visibility = 'public'",
+                                    [x]).fetchone()[0]
+    return {"x": x, "y": y, "visible": visible, "public": public, "own": own, "other": other, "other_public": other_public}
 
 
 def _as_end_user(conn: psycopg.Connection, user_id: int | None, *, token: bool = True, user_setting: bool = True) -> None:
@@ -347,7 +349,8 @@ def rls(ctx: CheckContext) -> str:
     """Parts, as the owner (FORCE applies to it) acting for end user X: (a) RLS enabled and forced; (b) X sees
     their own documents and every public one, nothing else; (c) with no user set: only public documents, no
     error; (d) X can insert a document of their own but not one owned by Y; (e) X can update their own
-    document but not change its owner to Y, and updating Y's private document changes 0 rows; (f) DELETE
+    document but not change its owner to Y, and updating Y's private document or anyone else's public one
+    changes 0 rows; (f) DELETE
     removes nothing, not even X's own document."""
     ctx.expect(ctx.table_exists("documents"), "there is no table documents", "`pgcourse reset 10` gives a fresh database")
     _documents_state(ctx)
@@ -382,6 +385,9 @@ def rls(ctx: CheckContext) -> str:
         updated = conn.execute("UPDATE documents SET title = title WHERE id = %s", [truth["other"]]).rowcount
         ctx.expect(updated == 0, f"user {x} changed user {y}'s private document {truth['other']}",
                    "FOR UPDATE USING (owner_id = <the user>)")
+        updated = conn.execute("UPDATE documents SET title = title WHERE id = %s", [truth["other_public"]]).rowcount
+        ctx.expect(updated == 0, f"user {x} changed someone else's public document {truth['other_public']}",
+                   "FOR UPDATE USING (owner_id = <the user>): public means readable, not writable")
         deleted = conn.execute("DELETE FROM documents WHERE id = %s", [truth["own"]]).rowcount
         ctx.expect(deleted == 0, f"user {x} deleted their own document {truth['own']}; DELETE must remove nothing",
                    "no FOR DELETE policy (and no FOR ALL): rows no DELETE policy allows are not deleted")

@@ -209,12 +209,17 @@ class AnswerGuard:
 # ---- the run's own role ----------------------------------------------------------------------------
 
 def roles_created_by(server: Server, role: str) -> list[str]:
-    """Roles ``role`` created (PostgreSQL 16+ gives a CREATEROLE creator ADMIN OPTION on them)."""
+    """Roles ``role`` created (PostgreSQL 16+ gives a CREATEROLE creator ADMIN OPTION on them), and the roles
+    those created in turn (a CREATEROLE role may create one with CREATEROLE): all of them are the run's."""
     with server.connect() as conn:
         return [r for (r,) in conn.execute(
-            """SELECT r.rolname FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid
-               JOIN pg_roles m ON m.oid = am.member
-               WHERE m.rolname = %s AND am.admin_option AND NOT r.rolname LIKE 'pg\\_%%'""", [role]).fetchall()]
+            """WITH RECURSIVE made(oid) AS (
+                   SELECT am.roleid FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member
+                   WHERE m.rolname = %s AND am.admin_option
+                   UNION
+                   SELECT am.roleid FROM pg_auth_members am JOIN made ON am.member = made.oid WHERE am.admin_option)
+               SELECT r.rolname FROM made JOIN pg_roles r ON r.oid = made.oid
+               WHERE NOT r.rolname LIKE 'pg\\_%%' AND r.rolname <> %s ORDER BY r.rolname""", [role, role]).fetchall()]
 
 
 def drop_roles(server: Server, roles: list[str], databases: list[str]) -> list[str]:
