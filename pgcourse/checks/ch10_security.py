@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ..errors import PgcourseError
 from . import CheckContext, exercise
 from .context import act_as, attempt, first_line
 
@@ -32,7 +33,7 @@ def role_name(database: str, name: str) -> str:
 
 #: 10.1: what the notebook's harness cell passes to the learner's ``recent_orders(conn, user_id, sort)``.
 #: (label, user_id, sort): "ok" inputs must return the right rows; the others must be refused or read as data.
-INJECTION_USER = 2963
+INJECTION_USER = 663  # 27 orders in the tiny dataset, 6,438 in small
 INJECTION_INPUTS: tuple[tuple[str, str, str], ...] = (
     ("ok newest", str(INJECTION_USER), "created_at"),
     ("ok largest", str(INJECTION_USER), "total_amount"),
@@ -158,6 +159,8 @@ def injection(ctx: CheckContext) -> str:
         if label.startswith("ok"):
             expected = [v for (v,) in ctx.rows(sql.SQL("SELECT o.{0}::text AS v FROM orders o WHERE o.user_id = %s "
                                                        "ORDER BY o.{0} DESC LIMIT 5").format(sql.Identifier(sort)), [INJECTION_USER])]
+            if len(expected) < 5:
+                raise PgcourseError(f"user {INJECTION_USER} has fewer than 5 orders in this dataset: 10.1 cannot be checked here")
             ctx.expect(not isinstance(got, dict), f"the honest input user_id={user_id!r}, sort={sort!r} was refused "
                        f"({got.get('refused') if isinstance(got, dict) else ''})",
                        "values go in as parameters (%s), the column name through sql.Identifier")
@@ -180,7 +183,8 @@ def injection(ctx: CheckContext) -> str:
                    "escaping quotes by hand does not protect a number or a column name")
         if rows and not user_id.isdigit():
             ctx.fail(f"the crafted user id {user_id!r} returned {len(rows)} rows: it ran as SQL, not as data",
-                     "pass the user id as a parameter (%s): the server then reads it as one value")
+                     "pass the user id as a parameter (%s): the server then reads it as one value; escaping quotes by hand "
+                     "does not help where the input is not inside quotes")
         if rows:
             owners = {r[0] for r in ctx.rows("SELECT user_id FROM orders WHERE id = ANY(%s)", [[r[0] for r in rows]])}
             ctx.expect(owners <= {INJECTION_USER}, f"the crafted input {label!r} returned other users' orders",
@@ -303,9 +307,10 @@ def _documents_state(ctx: CheckContext) -> None:
 
 
 def _two_users(conn: psycopg.Connection) -> tuple[int, int]:
-    """Two owners that have both private and public documents (found as the owner with RLS lifted)."""
+    """Two owners that both have private and public documents (found as the owner with RLS lifted)."""
     rows = conn.execute("""SELECT owner_id FROM documents GROUP BY owner_id
                            HAVING count(*) FILTER (WHERE visibility = 'private') > 0
+                              AND count(*) FILTER (WHERE visibility = 'public') > 0
                            ORDER BY count(*) DESC, owner_id LIMIT 2""").fetchall()
     return rows[0][0], rows[1][0]
 
@@ -317,7 +322,7 @@ def _truth(conn: psycopg.Connection) -> dict[str, Any]:
         x, y = _two_users(conn)
         visible = conn.execute("SELECT count(*) FROM documents WHERE owner_id = %s OR visibility = 'public'", [x]).fetchone()[0]
         public = conn.execute("SELECT count(*) FROM documents WHERE visibility = 'public'").fetchone()[0]
-        own = conn.execute("SELECT min(id) FROM documents WHERE owner_id = %s", [x]).fetchone()[0]
+        own = conn.execute("SELECT min(id) FROM documents WHERE owner_id = %s AND visibility = 'public'", [x]).fetchone()[0]
         other = conn.execute("SELECT min(id) FROM documents WHERE owner_id = %s AND visibility = 'private'", [y]).fetchone()[0]
         other_public = conn.execute("SELECT min(id) FROM documents WHERE owner_id <> %s AND visibility = 'public'",
                                     [x]).fetchone()[0]
@@ -382,12 +387,14 @@ def rls(ctx: CheckContext) -> str:
         error = attempt(conn, "UPDATE documents SET owner_id = %s WHERE id = %s", [y, truth["own"]])
         ctx.expect(error is not None, f"user {x} can give their document to user {y} (UPDATE ... SET owner_id)",
                    "FOR UPDATE ... WITH CHECK (owner_id = <the user>)")
-        updated = conn.execute("UPDATE documents SET title = title WHERE id = %s", [truth["other"]]).rowcount
-        ctx.expect(updated == 0, f"user {x} changed user {y}'s private document {truth['other']}",
-                   "FOR UPDATE USING (owner_id = <the user>)")
-        updated = conn.execute("UPDATE documents SET title = title WHERE id = %s", [truth["other_public"]]).rowcount
-        ctx.expect(updated == 0, f"user {x} changed someone else's public document {truth['other_public']}",
-                   "FOR UPDATE USING (owner_id = <the user>): public means readable, not writable")
+        for doc, what in ((truth["other"], f"user {y}'s private document"), (truth["other_public"], "someone else's public document")):
+            with conn.transaction():
+                try:
+                    changed = conn.execute("UPDATE documents SET title = title || '.' WHERE id = %s", [doc]).rowcount
+                except psycopg.errors.InsufficientPrivilege:  # refused by a WITH CHECK: not changed either
+                    changed = 0
+            ctx.expect(changed == 0, f"user {x} changed {what} ({doc})",
+                       "FOR UPDATE USING (owner_id = <the user>): public means readable, not writable")
         deleted = conn.execute("DELETE FROM documents WHERE id = %s", [truth["own"]]).rowcount
         ctx.expect(deleted == 0, f"user {x} deleted their own document {truth['own']}; DELETE must remove nothing",
                    "no FOR DELETE policy (and no FOR ALL): rows no DELETE policy allows are not deleted")
@@ -419,15 +426,15 @@ def tenant_guard(ctx: CheckContext) -> str:
         error = attempt(conn, "SELECT count(*) FROM documents")
         ctx.expect(error is None, f"{role} cannot read documents: {first_line(error) if error else ''}",
                    "GRANT SELECT, INSERT, UPDATE ON documents TO the app role")
+        _as_end_user(conn, x, token=False)
+        n = _count(conn)
+        ctx.expect(n == truth["public"], f"as {role}, setting app.user_id = {x} itself (no token) shows {n} documents: "
+                   f"the client still picks whose rows it reads", "base the policies on the session token, not on app.user_id")
         _as_end_user(conn, x, user_setting=False)
         n = _count(conn)
         ctx.expect(n == truth["visible"], f"as {role} with a session token of user {x}: {n} documents visible; expected "
                    f"{truth['visible']} (their own and the public ones)",
                    "the policies take the user from app_sessions through the token in app.session")
-        _as_end_user(conn, x, token=False)
-        n = _count(conn)
-        ctx.expect(n == truth["public"], f"as {role}, setting app.user_id = {x} itself (no token) shows {n} documents: "
-                   f"the client still picks whose rows it reads", "base the policies on the session token, not on app.user_id")
         conn.execute("SELECT set_config('app.user_id', '', true), set_config('app.session', %s, true)", [secrets.token_hex(16)])
         n = _count(conn)
         ctx.expect(n == truth["public"], f"as {role} with a made-up token, {n} documents are visible; expected only the "
