@@ -388,11 +388,11 @@ def rls(ctx: CheckContext) -> str:
         ctx.expect(error is not None, f"user {x} can give their document to user {y} (UPDATE ... SET owner_id)",
                    "FOR UPDATE ... WITH CHECK (owner_id = <the user>)")
         for doc, what in ((truth["other"], f"user {y}'s private document"), (truth["other_public"], "someone else's public document")):
-            with conn.transaction():
-                try:
+            try:
+                with conn.transaction():
                     changed = conn.execute("UPDATE documents SET title = title || '.' WHERE id = %s", [doc]).rowcount
-                except psycopg.errors.InsufficientPrivilege:  # refused by a WITH CHECK: not changed either
-                    changed = 0
+            except psycopg.errors.InsufficientPrivilege:  # refused by a WITH CHECK: not changed either
+                changed = 0
             ctx.expect(changed == 0, f"user {x} changed {what} ({doc})",
                        "FOR UPDATE USING (owner_id = <the user>): public means readable, not writable")
         deleted = conn.execute("DELETE FROM documents WHERE id = %s", [truth["own"]]).rowcount
