@@ -729,3 +729,16 @@ def test_the_grader_counts_and_drops_roles_made_by_roles_the_run_made(ch, course
     assert integrity.drop_roles(course_server, made, []) == []
     with course_server.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", [made]).fetchone()[0] == 0
+
+
+def test_the_graders_snapshot_is_stable_when_a_role_is_held_through_two_grants(ch, course_server):
+    """CREATE ROLE gives its creator one grant (ADMIN) and fresh_role adds another (SET): one entry holds both,
+    so two snapshots of an unchanged cluster are equal and nothing is reported as changed outside a run."""
+    from pgcourse.grading import integrity
+
+    fresh_role(ch, "reader")
+    key = f"membership {ch.role} in {role(ch, 'reader')}"
+    first, second = integrity.snapshot(course_server), integrity.snapshot(course_server)
+    assert first == second
+    assert "admin=true" in first[key] and "set=true" in first[key] and first[key].count("grantor=") == 2
+    assert integrity.changes(first, second, databases=set(), roles=set()) == []
