@@ -137,6 +137,15 @@ def _denied(ctx: CheckContext, conn: psycopg.Connection, who: str, what: str, qu
                f"{who} trying to {what} failed, but not for lack of privileges: {first_line(error)}")
 
 
+def _reads_the_shop(ctx: CheckContext, conn: psycopg.Connection, role: str) -> None:
+    """What the reader of 10.2 reads (and its members with it): the catalogue, orders, three columns of users."""
+    for table in ("products", "orders", "order_items"):
+        _allowed(ctx, conn, role, f"read {table}", f"SELECT * FROM {table} LIMIT 1")
+    _allowed(ctx, conn, role, "read users (id, username, country_code)", "SELECT id, username, country_code FROM users LIMIT 1")
+    for column in ("email", "password_hash"):
+        _denied(ctx, conn, role, f"read users.{column}", f"SELECT {column} FROM users LIMIT 1")
+
+
 def _first_order(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT min(id) FROM orders").fetchone()[0]
 
@@ -206,11 +215,7 @@ def reader(ctx: CheckContext) -> str:
     conn = ctx.learner
     with conn.transaction(force_rollback=True):
         act_as(conn, role)
-        for table in ("products", "orders", "order_items"):
-            _allowed(ctx, conn, role, f"read {table}", f"SELECT * FROM {table} LIMIT 1")
-        _allowed(ctx, conn, role, "read users (id, username, country_code)", "SELECT id, username, country_code FROM users LIMIT 1")
-        for column in ("email", "password_hash"):
-            _denied(ctx, conn, role, f"read users.{column}", f"SELECT {column} FROM users LIMIT 1")
+        _reads_the_shop(ctx, conn, role)
         first = _first_order(conn)
         _denied(ctx, conn, role, "update orders", "UPDATE orders SET status = status WHERE id = %s", [first])
         _denied(ctx, conn, role, "delete orders", "DELETE FROM orders WHERE id = %s", [first])
@@ -225,9 +230,9 @@ def reader(ctx: CheckContext) -> str:
 @exercise("10.3", "A writer that inherits the reader's rights, plus sequences")
 def writer(ctx: CheckContext) -> str:
     """Parts: (a) role <db>_writer exists, cannot log in, and is a member of <db>_reader that inherits its
-    privileges; (b) it reads what the reader reads (and still not users.email); (c) it can INSERT and UPDATE
-    orders and INSERT order_items; (d) it cannot DELETE orders nor UPDATE products; (e) it can INSERT into
-    coupons, whose id comes from a sequence (USAGE on it)."""
+    privileges; (b) it reads what the reader reads (and still not users.email nor password_hash); (c) it can
+    INSERT and UPDATE orders and INSERT order_items; (d) it cannot DELETE orders nor UPDATE products; (e) it can
+    INSERT into coupons, whose id comes from a sequence (USAGE on it)."""
     reader_role = _role(ctx, "reader", "10.2")
     role = _role(ctx, "writer")
     ctx.expect(ctx.value("SELECT to_regclass('public.coupons') IS NOT NULL"), "there is no table coupons",
@@ -240,9 +245,7 @@ def writer(ctx: CheckContext) -> str:
     conn = ctx.learner
     with conn.transaction(force_rollback=True):
         act_as(conn, role)
-        for table in ("products", "orders", "order_items"):
-            _allowed(ctx, conn, role, f"read {table}", f"SELECT * FROM {table} LIMIT 1")
-        _denied(ctx, conn, role, "read users.email", "SELECT email FROM users LIMIT 1")
+        _reads_the_shop(ctx, conn, role)
         first = _first_order(conn)
         _allowed(ctx, conn, role, "insert orders", "INSERT INTO orders (user_id, order_number, total_amount) "
                  "VALUES ((SELECT min(id) FROM users), 'CHECK-10.3', 1)")
