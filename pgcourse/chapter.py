@@ -239,6 +239,29 @@ def open_transactions(server: pg.Server, dbname: str) -> list[str]:
     return [f"{name} was {state}: rolled back" for name, state in rows]
 
 
+def drop_created_roles(server: pg.Server, creator: str, dbname: str) -> list[str]:
+    """Drop the roles ``creator`` made for the chapter database ``dbname`` (named ``<dbname>_...``); return their names.
+
+    Roles are cluster-wide: a chapter with CREATEROLE (10) names its roles after its database, and
+    a reset removes them with it. Run after the database is dropped (nothing of theirs is left there);
+    a role that still holds something in another database is left alone.
+    """
+    with server.connect() as conn:
+        roles = [r for (r,) in conn.execute(
+            """SELECT r.rolname FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid
+               JOIN pg_roles m ON m.oid = am.member
+               WHERE m.rolname = %s AND am.admin_option AND starts_with(r.rolname, %s)""",
+            [creator, f"{dbname}_"]).fetchall()]
+        dropped = []
+        for role in roles:
+            try:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                dropped.append(role)
+            except psycopg.Error:  # still holds something in another database: leave it, the chapter re-creates it
+                continue
+    return dropped
+
+
 def _uses_spares() -> bool:
     """A learner's own chapter databases are built as spares (see :mod:`.spare`); graders' and nbval's copies are not."""
     from . import spare
@@ -273,7 +296,7 @@ def put_fresh(server: pg.Server, info: ChapterInfo, dbname: str, size: str | Non
 
 
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
-    """Give a chapter a fresh database (instant when its spare is ready). Returns its name.
+    """Give a chapter a fresh database (instant when its spare is ready) and drop the roles made for it. Returns its name.
 
     Live sessions are closed first (this process's) or ended by the swap (a notebook's); open transactions are printed."""
     from .sessions import close_all
@@ -285,7 +308,13 @@ def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None =
     if database_exists(server, dbname):
         for note in open_transactions(server, dbname):
             print(f"reset: {note}")
-    return put_fresh(server, info, dbname, size)
+    put_fresh(server, info, dbname, size)
+    if "CREATEROLE" in info.role_attributes:  # the old database must go first: the roles own things in it
+        from . import spare
+
+        drop_database(server, spare.trash_name(dbname))
+        drop_created_roles(server, learner_role(info), dbname)
+    return dbname
 
 
 def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[str, str]:

@@ -311,6 +311,20 @@ def attempt(conn: psycopg.Connection, query: Any, params: Any = None, *, immedia
     return None
 
 
+def act_as(conn: psycopg.Connection, role: str) -> None:
+    """Inside an open transaction, become ``role`` (``SET LOCAL ROLE``) to try what it can and cannot do.
+
+    The learner created the role, so it holds ADMIN OPTION on it and may grant itself SET for this
+    transaction only (rolled back with it). The session user stays the learner: a function met as
+    the role never runs with more than the learner's rights.
+    """
+    from psycopg import sql
+
+    conn.execute("RESET ROLE")
+    conn.execute(sql.SQL("GRANT {} TO CURRENT_USER WITH INHERIT FALSE, SET TRUE").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error message (the server's primary message)."""
     return str(exc).strip().splitlines()[0]

@@ -35,9 +35,12 @@ SELECT 'role ' || rolname, concat_ws(' ', 'superuser=' || rolsuper, 'createrole=
        'validuntil=' || coalesce(rolvaliduntil::text, '-'), 'oid=' || oid)
   FROM pg_roles
 UNION ALL
-SELECT 'membership ' || m.rolname || ' in ' || r.rolname, concat_ws(' ', 'admin=' || am.admin_option,
-       'inherit=' || am.inherit_option, 'set=' || am.set_option)
+SELECT 'membership ' || m.rolname || ' in ' || r.rolname,
+       string_agg(concat_ws(' ', 'admin=' || am.admin_option, 'inherit=' || am.inherit_option, 'set=' || am.set_option,
+                            'grantor=' || coalesce(g.rolname, am.grantor::text)), '; ' ORDER BY g.rolname, am.grantor)
   FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+       LEFT JOIN pg_roles g ON g.oid = am.grantor
+ GROUP BY m.rolname, r.rolname
 UNION ALL
 SELECT 'settings of ' || coalesce('role ' || r.rolname, 'every role') || ' in ' || coalesce('database ' || d.datname, 'every database'),
        array_to_string(s.setconfig, ', ')
@@ -48,7 +51,11 @@ SELECT 'parameter privileges ' || parname, coalesce(paracl::text, '-') FROM pg_p
 
 
 def snapshot(server: Server) -> dict[str, str]:
-    """The cluster-wide state a notebook must not change: what -> its attributes."""
+    """The cluster-wide state a notebook must not change: what -> its attributes.
+
+    One entry per member and role: since PostgreSQL 16 a member may hold a role through several grants
+    (one per grantor, e.g. the one CREATE ROLE gives its creator and one it gives itself), all in one value.
+    """
     with server.connect() as conn:
         return dict(conn.execute(_SNAPSHOT).fetchall())
 
@@ -209,12 +216,17 @@ class AnswerGuard:
 # ---- the run's own role ----------------------------------------------------------------------------
 
 def roles_created_by(server: Server, role: str) -> list[str]:
-    """Roles ``role`` created (PostgreSQL 16+ gives a CREATEROLE creator ADMIN OPTION on them)."""
+    """Roles ``role`` created (PostgreSQL 16+ gives a CREATEROLE creator ADMIN OPTION on them), and the roles
+    those created in turn (a CREATEROLE role may create one with CREATEROLE): all of them are the run's."""
     with server.connect() as conn:
         return [r for (r,) in conn.execute(
-            """SELECT r.rolname FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid
-               JOIN pg_roles m ON m.oid = am.member
-               WHERE m.rolname = %s AND am.admin_option AND NOT r.rolname LIKE 'pg\\_%%'""", [role]).fetchall()]
+            """WITH RECURSIVE made(oid) AS (
+                   SELECT am.roleid FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member
+                   WHERE m.rolname = %s AND am.admin_option
+                   UNION
+                   SELECT am.roleid FROM pg_auth_members am JOIN made ON am.member = made.oid WHERE am.admin_option)
+               SELECT r.rolname FROM made JOIN pg_roles r ON r.oid = made.oid
+               WHERE NOT r.rolname LIKE 'pg\\_%%' AND r.rolname <> %s ORDER BY r.rolname""", [role, role]).fetchall()]
 
 
 def drop_roles(server: Server, roles: list[str], databases: list[str]) -> list[str]:
