@@ -47,6 +47,7 @@ class CheckContext:
         self._learner: psycopg.Connection | None = None
         self._sample: psycopg.Connection | None = None
         self._sample_admin: psycopg.Connection | None = None
+        self._scratch: psycopg.Connection | None = None
         self._baseline: list[tuple[str, str]] | None = None
 
     # ---- connections -------------------------------------------------------------------------
@@ -93,6 +94,16 @@ class CheckContext:
             self._sample_admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._sample_admin
 
+    @property
+    def scratch(self) -> psycopg.Connection:
+        """Read-only connection to the chapter's scratch database (what a learner restored there), as the checker role."""
+        if self._scratch is None:
+            from ..chapter import scratch_name
+
+            self._scratch = self.chapter.reader(scratch_name(self.chapter.database))
+            self._scratch.execute(f"SET statement_timeout = {self.timeout_ms}")
+        return self._scratch
+
     def _apply_planner_baseline(self, conn: psycopg.Connection) -> None:
         """Give a learner session the server's own planner settings (and search_path).
 
@@ -108,7 +119,7 @@ class CheckContext:
                      [[n for n, _ in self._baseline], [v for _, v in self._baseline]])
 
     def close(self) -> None:
-        for conn in (self._admin, self._learner, self._sample, self._sample_admin):
+        for conn in (self._admin, self._learner, self._sample, self._sample_admin, self._scratch):
             if conn is not None and not conn.closed:
                 conn.close()
 
