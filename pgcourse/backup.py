@@ -41,7 +41,6 @@ LAB_SETTINGS: dict[str, str] = {
     "log_line_prefix": "%m [%p] %q%u@%d ",
     # a throwaway cluster never survives a crash, so it need not wait for the disk (seconds on a busy machine)
     "fsync": "off",
-    "synchronous_commit": "off",
     "full_page_writes": "on",
 }
 
@@ -201,11 +200,13 @@ class ThrowawayCluster:
         """An autocommit superuser connection to a database of the primary (or of another cluster of the lab)."""
         return psycopg.connect(self.url(dbname, cluster), autocommit=True)
 
-    def query(self, sql: str, params=None, *, dbname: str = "postgres", cluster: _LabCluster | None = None) -> list[tuple]:
-        """Run one statement as the lab's superuser; its rows (none for a statement without any)."""
+    def query(self, sql: str, params=None, *, dbname: str = "postgres", cluster: _LabCluster | None = None
+              ) -> list[tuple] | None:
+        """Run one statement as the lab's superuser; its rows, or None for a statement that returns none
+        (so that a cell ending with one shows nothing)."""
         with self.connect(dbname, cluster) as conn:
             cur = conn.execute(sql, params)
-            return cur.fetchall() if cur.description else []
+            return cur.fetchall() if cur.description else None
 
     def run(self, program: str, *args: object, dbname: str = "postgres", check: bool = True,
             cluster: _LabCluster | None = None) -> None:
@@ -267,12 +268,21 @@ class ThrowawayCluster:
         return "\n".join(line for line in lines if re.search(pattern, line))
 
     def destroy(self) -> None:
-        """Stop every cluster of the lab and remove its folder (idempotent)."""
+        """Stop every cluster of the lab (an immediate shutdown: SIGQUIT) and remove its folder (idempotent)."""
+        import signal
+
+        import psutil
+
+        running = []
         for cluster in self._clusters:
-            try:
-                cluster.stop("immediate")
-            except Exception:  # a cluster that never started, or a folder already gone
-                pass
+            pid = cluster.pid()
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGQUIT)
+                    running.append(psutil.Process(pid))
+                except (ProcessLookupError, psutil.NoSuchProcess):
+                    pass
+        psutil.wait_procs(running, timeout=30)
         shutil.rmtree(self.folder, ignore_errors=True)
         if self._watchdog is not None and self._watchdog.poll() is None:
             self._watchdog.terminate()

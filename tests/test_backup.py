@@ -48,6 +48,22 @@ def test_a_recovery_to_a_time_keeps_what_came_before_it_and_drops_what_came_afte
     assert gone(lab.folder, timeout=5)
 
 
+def test_a_recovery_to_an_lsn_stops_before_the_next_change():
+    lab = ThrowawayCluster(ARCHIVING)
+    try:
+        lab.query("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g")
+        lab.run("pg_basebackup", "-D", "base", "-c", "fast")
+        lab.query("UPDATE t SET id = id + 100")
+        lsn = lab.query("SELECT pg_current_wal_lsn()")[0][0]
+        lab.query("TRUNCATE t")
+        lab.wait_archived()
+        restored = lab.recover("base", {"restore_command": "cp {archive}/%f %p", "recovery_target_lsn": lsn,
+                                        "recovery_target_action": "promote"})
+        assert lab.query("SELECT min(id), count(*) FROM t", cluster=restored) == [(101, 10)]
+    finally:
+        lab.destroy()
+
+
 def test_the_lab_listens_on_127_0_0_1_with_a_password_and_no_socket():
     lab = ThrowawayCluster()
     try:
