@@ -125,14 +125,22 @@ class _LabCluster(EmbeddedCluster):
             os.chown(conf, user.pw_uid, user.pw_gid)
 
 
+#: The labs of this process that are not destroyed yet.
+_LIVE: list["ThrowawayCluster"] = []
+
+
 class ThrowawayCluster:
     """A PostgreSQL 18 cluster of the notebook's own, in a temporary folder (see the module docstring).
 
     ``settings`` go to its configuration; ``{archive}`` in a value is the archive folder inside the
-    lab folder (for ``archive_command`` and ``restore_command``).
+    lab folder (for ``archive_command`` and ``restore_command``). A new lab destroys the process's
+    earlier one (a chapter run twice in one kernel).
     """
 
     def __init__(self, settings: dict[str, str] | None = None):
+        for earlier in list(_LIVE):  # a chapter run again from the top: one lab per kernel, not one per run
+            earlier.destroy()
+        _LIVE.append(self)
         self.folder = Path(tempfile.mkdtemp(prefix=LAB_PREFIX)).resolve()
         self.archive = self.folder / "archive"
         self._clusters: list[_LabCluster] = []
@@ -232,6 +240,11 @@ class ThrowawayCluster:
                 timeout: float = 120) -> _LabCluster:
         """Start a new cluster from a copy of a base backup with recovery ``settings`` and ``recovery.signal``;
         wait until recovery has ended (promoted) or paused at its target; return it."""
+        earlier = self.get(name)
+        if earlier is not None:  # the exercise cell run again: start over from the backup
+            self._stop([earlier])
+            self._clusters.remove(earlier)
+            shutil.rmtree(earlier.home, ignore_errors=True)
         cluster = self._cluster(name, {"archive_mode": "off", **settings})
         user = self._user()
         shutil.copytree(self.folder / base_backup, cluster.data_dir)
@@ -267,14 +280,15 @@ class ThrowawayCluster:
         lines = [re.sub(r"^\S+ \S+ \S+ \[\d+\] ", "", line) for line in lines]
         return "\n".join(line for line in lines if re.search(pattern, line))
 
-    def destroy(self) -> None:
-        """Stop every cluster of the lab (an immediate shutdown: SIGQUIT) and remove its folder (idempotent)."""
+    @staticmethod
+    def _stop(clusters: list[_LabCluster]) -> None:
+        """An immediate shutdown (SIGQUIT) of the clusters' servers; waits until they are gone."""
         import signal
 
         import psutil
 
         running = []
-        for cluster in self._clusters:
+        for cluster in clusters:
             pid = cluster.pid()
             if pid is not None:
                 try:
@@ -283,10 +297,16 @@ class ThrowawayCluster:
                 except (ProcessLookupError, psutil.NoSuchProcess):
                     pass
         psutil.wait_procs(running, timeout=30)
+
+    def destroy(self) -> None:
+        """Stop every cluster of the lab and remove its folder (idempotent)."""
+        self._stop(self._clusters)
         shutil.rmtree(self.folder, ignore_errors=True)
         if self._watchdog is not None and self._watchdog.poll() is None:
             self._watchdog.terminate()
             self._watchdog.wait(timeout=10)
+        if self in _LIVE:
+            _LIVE.remove(self)
 
 
 def _os_port() -> int:

@@ -43,6 +43,9 @@ def test_a_recovery_to_a_time_keeps_what_came_before_it_and_drops_what_came_afte
         assert lab.query("SELECT count(*) FROM t") == [(0,)]  # the primary is untouched
         assert "recovery stopping before commit" in lab.log(restored, "recovery stopping")
         assert lab.get("restored") is restored and lab.get("nothing") is None
+        again = lab.recover("base", {"restore_command": "cp {archive}/%f %p", "recovery_target_action": "promote"})
+        assert lab.query("SELECT count(*) FROM t", cluster=again) == [(0,)]  # run again: to the end of the WAL
+        assert lab.get("restored") is again and len([c for c in leftover_labs() if str(lab.folder) in c]) == 2
     finally:
         lab.destroy()
     assert gone(lab.folder, timeout=5)
@@ -64,8 +67,10 @@ def test_a_recovery_to_an_lsn_stops_before_the_next_change():
         lab.destroy()
 
 
-def test_the_lab_listens_on_127_0_0_1_with_a_password_and_no_socket():
+def test_the_lab_listens_on_127_0_0_1_with_a_password_and_no_socket_and_replaces_the_previous_one():
+    first = ThrowawayCluster()
     lab = ThrowawayCluster()
+    assert gone(first.folder, timeout=5)
     try:
         assert lab.url().startswith("postgresql://postgres:") and "@127.0.0.1:" in lab.url()
         assert lab.query("SHOW unix_socket_directories") == [("",)]
