@@ -220,6 +220,9 @@ def create_scratch(server: pg.Server, dbname: str, role: str) -> str:
         portable.apply_settings(conn, scratch)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(scratch)))
         conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(scratch), sql.Identifier(role)))
+        if ensure_checker_role(server):  # checks read what a chapter restored there (chapter 12)
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(scratch), sql.Identifier(CHECKER_ROLE)))
     return scratch
 
 

@@ -47,6 +47,7 @@ class CheckContext:
         self._learner: psycopg.Connection | None = None
         self._sample: psycopg.Connection | None = None
         self._sample_admin: psycopg.Connection | None = None
+        self._scratch: psycopg.Connection | None = None
         self._baseline: list[tuple[str, str]] | None = None
         self._extra: list[psycopg.Connection] = []
 
@@ -94,6 +95,16 @@ class CheckContext:
             self._sample_admin.execute(f"SET statement_timeout = {self.timeout_ms}")
         return self._sample_admin
 
+    @property
+    def scratch(self) -> psycopg.Connection:
+        """Read-only connection to the chapter's scratch database (what a learner restored there), as the checker role."""
+        if self._scratch is None:
+            from ..chapter import scratch_name
+
+            self._scratch = self.chapter.reader(scratch_name(self.chapter.database))
+            self._scratch.execute(f"SET statement_timeout = {self.timeout_ms}")
+        return self._scratch
+
     def _apply_planner_baseline(self, conn: psycopg.Connection) -> None:
         """Give a learner session the server's own planner settings (and search_path).
 
@@ -140,7 +151,7 @@ class CheckContext:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
     def close(self) -> None:
-        for conn in (self._admin, self._learner, self._sample, self._sample_admin, *self._extra):
+        for conn in (self._admin, self._learner, self._sample, self._sample_admin, self._scratch, *self._extra):
             if conn is not None and not conn.closed:
                 conn.close()
 

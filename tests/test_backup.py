@@ -1,0 +1,133 @@
+"""Chapter 12's throwaway cluster: it archives, recovers to a point in time, and leaves nothing behind,
+whether it is destroyed, its kernel exits, or its kernel is killed (also in the middle of a grade run)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from pgcourse.backup import LAB_PREFIX, ThrowawayCluster, leftover_labs, run
+
+ARCHIVING = {"archive_mode": "on", "archive_command": "test ! -f {archive}/%f && cp %p {archive}/%f"}
+
+
+def gone(folder: Path, timeout: float = 30) -> bool:
+    """True once the folder is removed and no postmaster of it runs (polled: the watchdog takes a moment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not folder.exists() and not [c for c in leftover_labs() if str(folder) in c]:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_a_recovery_to_a_time_keeps_what_came_before_it_and_drops_what_came_after():
+    lab = ThrowawayCluster(ARCHIVING)
+    try:
+        lab.query("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 100) g")
+        lab.run("pg_basebackup", "-D", "base", "-c", "fast")
+        lab.query("INSERT INTO t VALUES (101)")
+        target = lab.query("SELECT now()")[0][0]
+        lab.query("DELETE FROM t")
+        lab.wait_archived()
+        restored = lab.recover("base", {"restore_command": "cp {archive}/%f %p",
+                                        "recovery_target_time": target.isoformat(),
+                                        "recovery_target_action": "promote"})
+        assert lab.query("SELECT count(*), max(id) FROM t", cluster=restored) == [(101, 101)]
+        assert lab.query("SELECT count(*) FROM t") == [(0,)]  # the primary is untouched
+        assert "recovery stopping before commit" in lab.log(restored, "recovery stopping")
+        assert lab.get("restored") is restored and lab.get("nothing") is None
+        again = lab.recover("base", {"restore_command": "cp {archive}/%f %p", "recovery_target_action": "promote"})
+        assert lab.query("SELECT count(*) FROM t", cluster=again) == [(0,)]  # run again: to the end of the WAL
+        assert lab.get("restored") is again and len([c for c in leftover_labs() if str(lab.folder) in c]) == 2
+    finally:
+        lab.destroy()
+    assert gone(lab.folder, timeout=5)
+
+
+def test_a_recovery_to_an_lsn_stops_before_the_next_change():
+    lab = ThrowawayCluster(ARCHIVING)
+    try:
+        lab.query("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g")
+        lab.run("pg_basebackup", "-D", "base", "-c", "fast")
+        lab.query("UPDATE t SET id = id + 100")
+        lsn = lab.query("SELECT pg_current_wal_lsn()")[0][0]
+        lab.query("TRUNCATE t")
+        lab.wait_archived()
+        restored = lab.recover("base", {"restore_command": "cp {archive}/%f %p", "recovery_target_lsn": lsn,
+                                        "recovery_target_action": "promote"})
+        assert lab.query("SELECT min(id), count(*) FROM t", cluster=restored) == [(101, 10)]
+    finally:
+        lab.destroy()
+
+
+def test_the_lab_listens_on_127_0_0_1_with_a_password_and_no_socket_and_replaces_the_previous_one():
+    first = ThrowawayCluster()
+    lab = ThrowawayCluster()
+    assert gone(first.folder, timeout=5)
+    try:
+        assert lab.url().startswith("postgresql://postgres:") and "@127.0.0.1:" in lab.url()
+        assert lab.query("SHOW unix_socket_directories") == [("",)]
+        assert lab.query("SHOW listen_addresses") == [("127.0.0.1",)]
+    finally:
+        lab.destroy()
+
+
+def test_a_killed_owner_leaves_no_cluster_and_no_folder():
+    code = ("import os, sys; from pgcourse.backup import ThrowawayCluster\n"
+            "lab = ThrowawayCluster(); print(lab.folder, flush=True); os.kill(os.getpid(), 9)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr
+    folder = Path(proc.stdout.strip())
+    assert folder.name.startswith(LAB_PREFIX)
+    assert gone(folder), f"left behind: {folder} {leftover_labs()}"
+
+
+def test_an_owner_that_exits_without_destroy_leaves_nothing():
+    code = ("from pgcourse.backup import ThrowawayCluster\n"
+            "lab = ThrowawayCluster(); print(lab.folder, flush=True)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert gone(Path(proc.stdout.strip()), timeout=10)
+
+
+def test_run_hides_the_password_and_the_folder_and_reports_failures(tmp_path, capsys):
+    url = "postgresql://someone:s3cret@127.0.0.1:1/nowhere"
+    done = run("pg_dump", "-f", "x.sql", url=url, cwd=tmp_path, check=False)
+    out = capsys.readouterr().out
+    assert done.returncode != 0 and "s3cret" not in out and str(tmp_path) not in out
+    assert out.startswith("$ pg_dump -f x.sql\n") and "(exit code 1)" in out
+    with pytest.raises(RuntimeError, match="pg_dump failed"):
+        run("pg_dump", url=url, show=False)
+
+
+def test_a_grade_run_whose_kernel_is_killed_in_the_pitr_lab_leaves_nothing(course_server, tmp_path):
+    """The kernel is killed twice right after starting a lab (the grader restarts it and goes on)."""
+    from pgcourse.grading import grade_notebook
+
+    start = ("from pgcourse.backup import ThrowawayCluster\n"
+             f"lab = ThrowawayCluster({ARCHIVING!r})\n"
+             "lab.query('CREATE TABLE t (id int)')\n"
+             "lab.run('pg_basebackup', '-D', 'base', '-c', 'fast')")
+    kill = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    nb = new_notebook(cells=[new_code_cell('import pgcourse\nch = pgcourse.open_chapter("12")'),
+                             new_code_cell(start), new_code_cell(kill), new_code_cell(start), new_code_cell(kill),
+                             new_code_cell(start)])  # the last lab ends with the kernel's normal exit
+    nb.metadata["pgcourse"] = {"chapter": "12"}
+    path = tmp_path / "12_backup.ipynb"
+    nbformat.write(nb, path)
+    before = set(leftover_labs())
+    grade = grade_notebook(path, course_server, size="tiny", cell_timeout=120)
+    assert grade.status == "graded", grade.message
+    deadline = time.monotonic() + 30
+    while set(leftover_labs()) - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not set(leftover_labs()) - before, "a throwaway cluster outlived its grade run"
+    labs = list(Path("/tmp").glob("pgcourse-kernel-*/" + LAB_PREFIX + "*"))
+    assert not labs, labs
