@@ -224,7 +224,10 @@ def drop_database(server: pg.Server, dbname: str) -> None:
 
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
     """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    from .sessions import close_all
+
     info = chapters.get(ref)
+    close_all()  # this process's live sessions: reported, rolled back, closed before their database goes
     server = server or pg.current()
     dbname = database_for(info)
     drop_database(server, dbname)
@@ -362,6 +365,15 @@ class Chapter:
 
         return self._on_conn(lambda conn: explain(conn, query, params, analyze=analyze, buffers=buffers))
 
+    def sessions(self, *names: str | int):
+        """Named live learner connections, each with its own transactions: ``ch.sessions("alice", "bob")``
+        (or ``ch.sessions(2)`` for s1, s2). See :mod:`pgcourse.sessions`."""
+        from .sessions import Lab
+
+        if len(names) == 1 and isinstance(names[0], int):
+            names = tuple(f"s{i}" for i in range(1, names[0] + 1))
+        return Lab(self.connect, [str(n) for n in names] or ["alice", "bob"])
+
     def scratch_connect(self) -> psycopg.Connection:
         """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""
         if not self.info.scratch:
@@ -382,7 +394,10 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
     Returns the :class:`Chapter`, also kept as the current one for ``pgcourse.check``.
     """
     global _current
+    from .sessions import close_all
+
     info = chapters.get(ref)
+    close_all()  # the first cell run again: the live sessions of the earlier run are reported and closed
     if os.environ.get(CHAPTER_URL_ENV):
         chapter = _graded_chapter(info)
         if magic:
