@@ -375,7 +375,8 @@ def end_blocker(ctx: CheckContext) -> str:
                             f"(pid {holders[0][0] if holders else ''}, last query: {holders[0][1] if holders else ''!r})",
                "pg_cancel_backend stops a running query only; an idle transaction ends with pg_terminate_backend(pid)")
     ctx.expect(dead == 0, f"the forgotten transaction is gone, but stuck_cleanup still has {dead:,} dead tuples ({how})",
-               "now VACUUM stuck_cleanup can remove them")
+               "VACUUM stuck_cleanup now; a VACUUM that started before the session was really gone still kept "
+               "them (pg_terminate_backend(pid, 5000) waits until it is)")
     return f"the forgotten transaction is ended and stuck_cleanup has no dead tuples ({how})"
 
 
