@@ -30,7 +30,8 @@ AUDIT_SETUP = """DROP TABLE IF EXISTS order_audit;
 CREATE TABLE order_audit WITH (autovacuum_enabled = off) AS
 SELECT id, user_id, status, total_amount, updated_at FROM orders WHERE id <= 50000 ORDER BY id;
 UPDATE order_audit SET updated_at = updated_at + interval '1 second';"""
-AUDIT_ROWS = 50_000
+#: the rows the set-up copies (50,000 on small; fewer on a smaller dataset)
+AUDIT_ROWS_SQL = "SELECT count(*) FROM orders WHERE id <= 50000"
 
 #: 11.2: delete half of a 20,000-row copy of orders, then VACUUM: (a) every other row, (b) the newest half.
 SHRINK_CASES = {
@@ -39,7 +40,8 @@ SHRINK_CASES = {
 }
 SHRINK_SETUP = """DROP TABLE IF EXISTS shrink_demo;
 CREATE TABLE shrink_demo WITH (autovacuum_enabled = off) AS
-SELECT id, user_id, status, total_amount, created_at FROM orders WHERE id <= 20000 ORDER BY id;
+SELECT g AS id, g % 997 AS user_id, 'completed' AS status, round(g % 500 * 1.37, 2) AS total_amount
+FROM generate_series(1, 20000) AS g;
 VACUUM shrink_demo;"""
 SHRINK_CHOICES = ("same", "smaller")
 
@@ -72,7 +74,8 @@ INSERT INTO job_queue VALUES (1, 'queued'), (2, 'queued');"""
 #: what the forgotten worker ran (in a transaction it never ends)
 WORKER_SQL = "UPDATE job_queue SET status = 'running' WHERE id = 1"
 STUCK_DELETE = "DELETE FROM stuck_cleanup WHERE id % 2 = 0"
-STUCK_LIVE = 10_000
+#: the live rows after the DELETE (10,000 on small)
+STUCK_LIVE_SQL = "SELECT count(*) FROM orders WHERE id <= 20000 AND id % 2 = 1"
 
 #: 11.7 and 11.8: what the checks create (in a transaction they roll back) for the learner's query to find
 PROBE_TABLE = "pgcourse_probe"
@@ -122,12 +125,13 @@ def _holders(ctx: CheckContext) -> list[tuple[int, str]]:
 # ---- 11.1 dead tuples brought down --------------------------------------------------------------
 @exercise("11.1", "Clean up after a mass update")
 def vacuum_audit(ctx: CheckContext) -> str:
-    """Parts of the task: (1) order_audit (from the set-up cell) still holds its 50,000 rows; (2) no dead
+    """Parts of the task: (1) order_audit (from the set-up cell) still holds its rows (50,000 on small); (2) no dead
     tuples are left in it (exact, pgstattuple; n_dead_tup without it); (3) its planner statistics were
     refreshed after the update (ANALYZE: last_analyze or last_autoanalyze is set; the set-up never analyzes)."""
     _require_table(ctx, "order_audit", "AUDIT_SETUP: CREATE TABLE order_audit ... UPDATE order_audit ...")
     live, dead, how = dead_tuples(ctx, "order_audit")
-    ctx.expect(live == AUDIT_ROWS, f"order_audit holds {live:,} live rows; the set-up made {AUDIT_ROWS:,}",
+    made = ctx.value(AUDIT_ROWS_SQL)
+    ctx.expect(live == made, f"order_audit holds {live:,} live rows; the set-up made {made:,}",
                "clean the table up without deleting rows: run the set-up cell again, then only maintenance commands")
     ctx.expect(dead == 0, f"order_audit still has {dead:,} dead tuples ({how})",
                "VACUUM order_audit marks the space of dead tuples free (VACUUM ANALYZE does both parts)")
@@ -150,6 +154,7 @@ def measure_shrink(conn: psycopg.Connection) -> dict[str, str]:
     """What VACUUM does to the file size after each delete of :data:`SHRINK_CASES`, measured on a temporary copy."""
     out = {}
     setup = SHRINK_SETUP.replace("DROP TABLE IF EXISTS shrink_demo;", "DROP TABLE IF EXISTS pg_temp.shrink_demo;")
+    setup = setup.replace("VACUUM shrink_demo;", "VACUUM pg_temp.shrink_demo;")
     setup = setup.replace("CREATE TABLE shrink_demo", "CREATE TEMPORARY TABLE shrink_demo")
     for key, delete in SHRINK_CASES.items():
         for statement in setup.split(";\n"):
@@ -363,12 +368,13 @@ def _judge_idle(ctx: CheckContext, columns: list[str], rows: list[tuple], pids: 
 # ---- 11.6 end the blocking session, then clean up ------------------------------------------------
 @exercise("11.6", "End the forgotten transaction and clean up")
 def end_blocker(ctx: CheckContext) -> str:
-    """Parts of the task: (1) stuck_cleanup (from the set-up cell) still holds its 10,000 live rows; (2) no
+    """Parts of the task: (1) stuck_cleanup (from the set-up cell) still holds its live rows (10,000 on small); (2) no
     session of this database is left idle in a transaction that holds back cleanup; (3) no dead tuples are
     left in stuck_cleanup (VACUUM after the session was ended)."""
     _require_table(ctx, "stuck_cleanup", "STUCK_SETUP, the worker, then the DELETE")
     live, dead, how = dead_tuples(ctx, "stuck_cleanup")
-    ctx.expect(live == STUCK_LIVE, f"stuck_cleanup holds {live:,} live rows; after the set-up's DELETE it had {STUCK_LIVE:,}",
+    kept = ctx.value(STUCK_LIVE_SQL)
+    ctx.expect(live == kept, f"stuck_cleanup holds {live:,} live rows; after the set-up's DELETE it had {kept:,}",
                "run the set-up cells of the exercise again, then only end the session and VACUUM")
     holders = _holders(ctx)
     ctx.expect(not holders, f"{len(holders)} session(s) of this database are still idle in a transaction "
