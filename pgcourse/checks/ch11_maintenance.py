@@ -33,9 +33,9 @@ UPDATE order_audit SET updated_at = updated_at + interval '1 second';"""
 #: the rows the set-up copies (50,000 on small; fewer on a smaller dataset)
 AUDIT_ROWS_SQL = "SELECT count(*) FROM orders WHERE id <= 50000"
 
-#: 11.2: delete half of a 20,000-row copy of orders, then VACUUM: (a) every other row, (b) the newest half.
+#: 11.2: delete half of a 20,000-row table shaped like orders, then VACUUM: (a) the oldest half, (b) the newest half.
 SHRINK_CASES = {
-    "a": "DELETE FROM shrink_demo WHERE id % 2 = 0",
+    "a": "DELETE FROM shrink_demo WHERE id <= 10000",
     "b": "DELETE FROM shrink_demo WHERE id > 10000",
 }
 SHRINK_SETUP = """DROP TABLE IF EXISTS shrink_demo;
@@ -170,7 +170,7 @@ def measure_shrink(conn: psycopg.Connection) -> dict[str, str]:
 
 @exercise("11.2", "Predict: does VACUUM give the space back?")
 def predict_shrink(ctx: CheckContext) -> str:
-    """Parts of the task: one prediction per case (a: every other row deleted, b: the newest half deleted),
+    """Parts of the task: one prediction per case (a: the oldest half deleted, b: the newest half deleted),
     each "same" or "smaller", matching what VACUUM does to the file size on this server (the check measures
     both cases itself, on a temporary copy)."""
     saved = ctx.saved_value()
