@@ -362,7 +362,7 @@ def _judge_idle(ctx: CheckContext, columns: list[str], rows: list[tuple], pids: 
     ctx.expect(where["first"] < where["second"],
                "the session whose transaction has been open longest is not listed first",
                "ORDER BY xact_start (or the duration DESC)")
-    return f"your query found both forgotten transactions, longest first, and nothing else of the check's"
+    return "your query found both forgotten transactions, longest first, and nothing else of the check's"
 
 
 # ---- 11.6 end the blocking session, then clean up ------------------------------------------------
@@ -417,7 +417,10 @@ def unused_indexes(ctx: CheckContext) -> str:
     The check adds a table with an unused plain, unique, primary-key and exclusion index (rolled back)."""
     answer_sql = ctx.answer().sql
     columns, got, expected = _with_probe(ctx, answer_sql, UNUSED_REFERENCE)
-    named = lambda name: any(_cell_holds(row, name) for row in got)  # noqa: E731
+
+    def named(name: str) -> bool:
+        return any(_cell_holds(row, name) for row in got)
+
     ctx.expect(named(f"{PROBE_TABLE}_note_idx"),
                f"your query does not list {PROBE_TABLE}_note_idx, a plain index no query has used "
                "(the check made it, in a transaction it rolls back)",
