@@ -75,6 +75,17 @@ def test_the_notebook_shows_the_sql_the_checks_use(text):
     assert text in _solution_sources()
 
 
+# ---- the chapter's built-in roles work (the learner role is NOINHERIT: they are granted WITH INHERIT) ----
+def test_the_learner_uses_pg_monitor_and_pg_read_all_stats_without_set_role(ch):
+    with ch.connect() as conn:
+        assert conn.execute("SELECT pg_has_role(current_user, 'pg_monitor', 'USAGE')").fetchone()[0]
+        assert conn.execute("SHOW shared_preload_libraries").fetchone()  # pg_read_all_settings, through pg_monitor
+        with ch.server.connect(ch.database) as other:  # another role's session: its query text is visible
+            other.execute("SELECT 'pgcourse test' AS marker")
+            seen = conn.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [other.info.backend_pid]).fetchone()
+        assert seen and "pgcourse test" in seen[0]
+
+
 # ---- 11.1 dead tuples brought down ----------------------------------------------------------------
 def test_11_1_without_the_set_up_says_run_it(ch):
     _fails(ch, "11.1", "no table order_audit", "set-up cell")
