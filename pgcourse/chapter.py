@@ -120,7 +120,8 @@ def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None =
         conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(info.statement_timeout)))
         conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(ident))
         for granted in info.granted_roles:
-            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(granted), ident))
+            # WITH INHERIT TRUE: the role is NOINHERIT, and a built-in role such as pg_monitor is granted for its privileges
+            conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE").format(sql.Identifier(granted), ident))
     return role
 
 
