@@ -228,9 +228,11 @@ class CheckContext:
                      columns=columns, hint="compute the result from the tables: numbers or ids typed in fit one dataset only")
 
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
-                settings: dict[str, str] | None = None) -> Plan:
-        """The plan of a query (as the learner by default, so it sees the learner's indexes and settings)."""
-        return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings)
+                settings: dict[str, str] | None = None, buffers: bool = False) -> Plan:
+        """The plan of a query (as the learner by default, so it sees the learner's indexes and settings);
+        ``buffers`` adds the pages each node read (with ``analyze``)."""
+        return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings,
+                       buffers=buffers)
 
 
 @contextmanager
