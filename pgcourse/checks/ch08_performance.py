@@ -13,6 +13,7 @@ from typing import Any
 
 from ..plans import Plan, PlanNode
 from . import CheckContext, exercise
+from .context import compare_rows, describe_difference
 
 # ---- the queries and set-up cells of the notebook (it shows this text verbatim; a test checks) ----
 
@@ -70,7 +71,7 @@ ORDER BY u.id"""
 #: 8.8: how does each sort run with 4 MB of work_mem (one process, no parallel workers)?
 SORT_QUERIES = {
     "a": "SELECT id, total_amount FROM orders ORDER BY total_amount DESC LIMIT 10",
-    "b": "SELECT id, total_amount FROM orders WHERE id <= 300000 ORDER BY total_amount DESC",
+    "b": "SELECT user_id, total_amount FROM orders WHERE id > 700000 ORDER BY user_id, total_amount",
     "c": "SELECT id, total_amount FROM orders WHERE user_id <= 1000 ORDER BY total_amount DESC",
 }
 SORT_SETTINGS = {"work_mem": "4MB", "max_parallel_workers_per_gather": "0"}
@@ -190,6 +191,29 @@ def searches_by(plan: Plan, indexes: dict[str, dict], column: str) -> list[PlanN
     return [n for n in plan.nodes() if n.index_name in indexes and column in str(n.raw.get("Index Cond", ""))]
 
 
+#: orders placed on the stroke of midnight at both ends of the day (the dataset may have none)
+MIDNIGHT_PROBES = ("2025-11-28 00:00:00+00", "2025-11-29 00:00:00+00")
+
+
+def _same_rows_at_midnight(ctx: CheckContext, answer: str) -> None:
+    """Compare the answer with the reference after adding orders at midnight at both ends of the day (rolled back):
+    ``BETWEEN '2025-11-28' AND '2025-11-29'`` passes on data without such an order, and is still wrong."""
+    conn = ctx.learner
+    with conn.transaction(force_rollback=True):
+        for i, at in enumerate(MIDNIGHT_PROBES):
+            conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
+                            SELECT min(id), %s, 'pending', 1, %s, %s FROM users""", [f"CHECK-8.3-{i}", at, at])
+        cur = conn.execute(answer)
+        got = cur.fetchall()
+        columns = [c.name for c in cur.description]
+        expected = conn.execute(SARGABLE_REFERENCE).fetchall()
+    difference = describe_difference(got, expected, columns=columns)
+    ctx.expect(difference is None, f"with an order placed at exactly {MIDNIGHT_PROBES[0][:19]} and one at "
+                                   f"{MIDNIGHT_PROBES[1][:19]}, your query {difference}",
+               "a day is [midnight, next midnight): created_at >= '2025-11-28' AND created_at < '2025-11-29' "
+               "(BETWEEN includes the next day's midnight)")
+
+
 @exercise("8.3", "Rewrite a day's filter so an index can find it")
 def sargable(ctx: CheckContext) -> str:
     """Parts of the task: (1) the same rows as the original query (any order), on this dataset and another;
@@ -200,6 +224,7 @@ def sargable(ctx: CheckContext) -> str:
                f"run the section's cell that creates it: {CREATED_AT_INDEX}")
     ctx.same_rows(answer, SARGABLE_REFERENCE)
     ctx.same_rows_on_sample(answer, SARGABLE_REFERENCE)
+    _same_rows_at_midnight(ctx, answer)
     plan = ctx.explain(answer, settings={"enable_seqscan": "off"})
     used = searches_by(plan, indexes, "created_at")
     ctx.expect(used, "your query returns the right orders, but no index on created_at can search for them: "
@@ -306,8 +331,6 @@ def one_query(ctx: CheckContext) -> str:
         ctx.expect(not nulls, f"user {nulls[0] if nulls else ''} has no orders and gets an order whose id is null",
                    "a LEFT JOIN gives such a user one row of NULLs, and json_agg turns it into an object: "
                    "json_agg(...) FILTER (WHERE o.id IS NOT NULL), and coalesce(..., '[]')")
-    from .context import compare_rows
-
     compare_rows(got, expected, ordered=True, columns=columns)
     ctx.same_rows_on_sample(answer, N_PLUS_ONE_REFERENCE, ordered=True)
     orders = sum(len(row[2]) for row in expected)
