@@ -251,22 +251,11 @@ JOIN_ALIASES = {"nested loop join": "Nested Loop", "nested loops": "Nested Loop"
 def predict_joins(ctx: CheckContext) -> str:
     """Parts of the task: one prediction per query a-c, each naming the join the planner really chooses now
     (Nested Loop, Hash Join or Merge Join, in any spelling)."""
-    saved = ctx.saved_value()
-    ctx.expect(isinstance(saved, dict), 'save the predictions as a dict: pgcourse.answer("8.4", {"a": ..., ...})',
-               f"one entry per query ({', '.join(JOIN_QUERIES)}), each one of: {', '.join(JOIN_KINDS)}")
-    missing = [k for k in JOIN_QUERIES if _canonical(saved.get(k), JOIN_KINDS, JOIN_ALIASES) is None]
-    ctx.expect(not missing, f"no usable prediction for {', '.join(missing)}", f"each value is one of: {', '.join(JOIN_KINDS)}")
-    wrong = []
-    for key, query in JOIN_QUERIES.items():
-        actual = join_kind(ctx.explain(query))
-        guess = _canonical(saved[key], JOIN_KINDS, JOIN_ALIASES)
-        if guess != actual:
-            wrong.append(f"{key}: you said {guess}, the planner chose {actual}")
-    if wrong:
-        ctx.fail(f"{len(JOIN_QUERIES) - len(wrong)} of {len(JOIN_QUERIES)} right; " + "; ".join(wrong),
-                 "few outer rows and an index on the inner side: nested loop; big unsorted inputs: hash join; "
-                 "both sides already in join-key order (an index) and only the first rows wanted: merge join")
-    return f"all {len(JOIN_QUERIES)} predictions match the plans"
+    return ctx.judge_predictions(
+        JOIN_QUERIES, JOIN_KINDS, lambda text: _canonical(text, JOIN_KINDS, JOIN_ALIASES),
+        lambda query: join_kind(ctx.explain(query)),
+        "few outer rows and an index on the inner side: nested loop; big unsorted inputs: hash join; "
+        "both sides already in join-key order (an index) and only the first rows wanted: merge join")
 
 
 # ---- 8.5 keyset pagination -------------------------------------------------------------------------
@@ -356,19 +345,8 @@ SORT_ALIASES = {"top n": "top-N heapsort", "heapsort": "top-N heapsort", "top n 
 def predict_sorts(ctx: CheckContext) -> str:
     """Parts of the task: one prediction per query a-c, each naming the Sort Method the server really uses with
     work_mem = 4MB and no parallel workers (quicksort, top-N heapsort or external merge)."""
-    saved = ctx.saved_value()
-    ctx.expect(isinstance(saved, dict), 'save the predictions as a dict: pgcourse.answer("8.8", {"a": ..., ...})',
-               f"one entry per query ({', '.join(SORT_QUERIES)}), each one of: {', '.join(SORT_METHODS)}")
-    missing = [k for k in SORT_QUERIES if _canonical(saved.get(k), SORT_METHODS, SORT_ALIASES) is None]
-    ctx.expect(not missing, f"no usable prediction for {', '.join(missing)}", f"each value is one of: {', '.join(SORT_METHODS)}")
-    wrong = []
-    for key, query in SORT_QUERIES.items():
-        actual = sort_method(ctx.explain(query, analyze=True, settings=SORT_SETTINGS))
-        guess = _canonical(saved[key], SORT_METHODS, SORT_ALIASES)
-        if guess != actual:
-            wrong.append(f"{key}: you said {guess}, the server used {actual}")
-    if wrong:
-        ctx.fail(f"{len(SORT_QUERIES) - len(wrong)} of {len(SORT_QUERIES)} right; " + "; ".join(wrong),
-                 "a LIMIT keeps only the top rows in memory (top-N heapsort); rows that fit in work_mem are sorted "
-                 "in memory (quicksort); more spill to temporary files (external merge)")
-    return f"all {len(SORT_QUERIES)} predictions match the plans"
+    return ctx.judge_predictions(
+        SORT_QUERIES, SORT_METHODS, lambda text: _canonical(text, SORT_METHODS, SORT_ALIASES),
+        lambda query: sort_method(ctx.explain(query, analyze=True, settings=SORT_SETTINGS)),
+        "a LIMIT keeps only the top rows in memory (top-N heapsort); rows that fit in work_mem are sorted "
+        "in memory (quicksort); more spill to temporary files (external merge)", did="the server used")
