@@ -242,6 +242,27 @@ class CheckContext:
                       f'save {kind}: pgcourse.answer("{self.exercise_id}", 7)')
         return int(number) if whole else number
 
+    def judge_predictions(self, queries: dict[str, str], kinds: tuple[str, ...],
+                          normal: Callable[[Any], str | None], actual: Callable[[str], str], hint: str,
+                          *, did: str = "the planner chose") -> str:
+        """Compare a saved dict of predictions (one per query key, each one of ``kinds`` in any spelling that
+        ``normal`` accepts) with what the server does now (``actual(query)``); fail naming every wrong one."""
+        saved = self.saved_value()
+        example = ", ".join(f'"{k}": ...' for k in list(queries)[:2])
+        self.expect(isinstance(saved, dict),
+                    f'save the predictions as a dict: pgcourse.answer("{self.exercise_id}", {{{example}, ...}})',
+                    f"one entry per query ({', '.join(queries)}), each one of: {', '.join(kinds)}")
+        missing = [k for k in queries if normal(saved.get(k)) is None]
+        self.expect(not missing, f"no usable prediction for {', '.join(missing)}", f"each value is one of: {', '.join(kinds)}")
+        wrong = []
+        for key, query in queries.items():
+            happened = actual(query)
+            if normal(saved[key]) != happened:
+                wrong.append(f"{key}: you said {normal(saved[key])}, {did} {happened}")
+        if wrong:
+            self.fail(f"{len(queries) - len(wrong)} of {len(queries)} right; " + "; ".join(wrong), hint)
+        return f"all {len(queries)} predictions match what the server does"
+
     def run_answer(self, answer_sql: str | None = None, *, settings: dict[str, str] | None = None
                    ) -> tuple[list[str], list[tuple]]:
         """Run the saved answer SQL as the learner, read-only, with transaction-local ``settings``;
@@ -295,9 +316,11 @@ class CheckContext:
         return expected
 
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
-                settings: dict[str, str] | None = None) -> Plan:
-        """The plan of a query (as the learner by default, so it sees the learner's indexes and settings)."""
-        return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings)
+                settings: dict[str, str] | None = None, buffers: bool = False) -> Plan:
+        """The plan of a query (as the learner by default, so it sees the learner's indexes and settings);
+        ``buffers`` adds the pages each node read (with ``analyze``)."""
+        return explain(self.learner if as_learner else self.admin, query, params, analyze=analyze, settings=settings,
+                       buffers=buffers)
 
 
 @contextmanager

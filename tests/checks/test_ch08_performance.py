@@ -1,0 +1,360 @@
+"""Chapter 08 checks, both ways: correct answers written differently pass, typical wrong answers fail with
+the reason the learner needs.
+
+Most tests run on a fresh ``tiny`` chapter database; the predictions (8.1, 8.4, 8.8) are compared with
+the plans of whatever database the check runs on, so the tests compute the right answer there. The
+statistics exercise (8.2) and the pages of a keyset page (8.5) depend on the ``small`` data the
+notebook uses, so those tests clone ``small``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pgcourse.checks import ch08_performance as C
+from pgcourse.checks import run_check
+from pgcourse.magics import save_answer
+from pgcourse.plans import explain
+
+SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "08_performance.ipynb"
+
+
+def _close(chapter) -> None:
+    if chapter._learner_conn is not None:
+        chapter._learner_conn.close()
+
+
+@pytest.fixture
+def ch(make_chapter):
+    chapter = make_chapter("08", size="tiny")
+    yield chapter
+    _close(chapter)
+
+
+@pytest.fixture
+def small(make_chapter):
+    chapter = make_chapter("08", size="small")
+    yield chapter
+    _close(chapter)
+
+
+def _sql(ch, *statements: str) -> None:
+    """Run statements as the learner, outside a transaction (as the notebook's cells do)."""
+    with ch.connect(autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _check(ch, exercise: str, *, value=None, sql: str | None = None):
+    if value is not None or sql is not None:
+        save_answer(ch, exercise, value=value, answer_sql=sql)
+    return run_check(exercise, ch)
+
+
+def _passes(ch, exercise: str, **answer) -> None:
+    result = _check(ch, exercise, **answer)
+    assert result.passed, result.line()
+
+
+def _fails(ch, exercise: str, *words: str, **answer):
+    result = _check(ch, exercise, **answer)
+    assert result.status == "failed", result.line()
+    assert result.hint, result.line()
+    for word in words:
+        assert word in result.message + " " + result.hint, result.line()
+    return result
+
+
+def _plan(ch, query: str, **settings):
+    with ch.connect() as conn:
+        return explain(conn, query, analyze=True, settings=settings)
+
+
+# ---- the notebook shows the same SQL the checks use -------------------------------------------------
+def _solution_sources() -> str:
+    nb = json.loads(SOLUTION.read_text())
+    return "\n".join("".join(cell["source"]) for cell in nb["cells"])
+
+
+@pytest.mark.parametrize("text", [
+    C.LOOPS_QUERY, C.ORDER_LINES_SETUP, C.MISESTIMATE_QUERY, C.CREATED_AT_INDEX, C.SARGABLE_QUERY,
+    C.KEYSET_INDEX, C.STATUS_COUNT_QUERY, *C.JOIN_QUERIES.values(), *C.SORT_QUERIES.values(),
+])
+def test_the_notebook_shows_the_sql_the_checks_use(text):
+    assert text in _solution_sources()
+
+
+# ---- 8.1 loops ---------------------------------------------------------------------------------------
+def _loops_answer(ch) -> dict:
+    node = C.inner_scan(_plan(ch, C.LOOPS_QUERY))
+    loops = int(node.raw["Actual Loops"])
+    return {"loops": loops, "rows": round(node.actual_rows * loops)}
+
+
+def test_8_1_the_measured_loops_and_rows_pass(ch):
+    _passes(ch, "8.1", value=_loops_answer(ch))
+
+
+def test_8_1_numbers_as_text_pass(ch):
+    answer = _loops_answer(ch)
+    _passes(ch, "8.1", value={"loops": str(answer["loops"]), "rows": f"{answer['rows']}.0"})
+
+
+def test_8_1_rows_per_loop_instead_of_in_all_fails(small):
+    ch = small
+    answer = _loops_answer(ch)
+    assert answer["loops"] > 1
+    node = C.inner_scan(_plan(ch, C.LOOPS_QUERY))
+    _fails(ch, "8.1", "rows: you said", "multiply by loops",
+           value={"loops": answer["loops"], "rows": int(node.actual_rows)})
+
+
+def test_8_1_one_loop_fails(small):
+    ch = small
+    answer = _loops_answer(ch)
+    assert answer["loops"] > 1
+    _fails(ch, "8.1", "loops: you said 1", "once per row of the outer side", value={**answer, "loops": 1})
+
+
+def test_8_1_not_a_dict_fails(ch):
+    _fails(ch, "8.1", "save a dict", value=32)
+
+
+def test_8_1_nothing_saved_fails(ch):
+    _fails(ch, "8.1", "no answer saved")
+
+
+# ---- 8.2 extended statistics ----------------------------------------------------------------------------
+def test_8_2_without_the_set_up_says_run_it(ch):
+    _fails(ch, "8.2", "no table order_lines", "set-up cell")
+
+
+@pytest.mark.parametrize("ddl", [
+    "CREATE STATISTICS order_lines_product_price (mcv) ON product_id, unit_price FROM order_lines",
+    "CREATE STATISTICS s ON unit_price, product_id, category_id FROM order_lines",   # every kind, three columns
+])
+def test_8_2_statistics_that_fix_the_estimate_pass(small, ddl):
+    _sql(small, C.ORDER_LINES_SETUP, ddl, "ANALYZE order_lines")
+    _passes(small, "8.2")
+
+
+def test_8_2_set_up_only_fails_as_independent(small):
+    _sql(small, C.ORDER_LINES_SETUP)
+    _fails(small, "8.2", "as if they were independent", "CREATE STATISTICS")
+
+
+def test_8_2_statistics_not_analyzed_fail(small):
+    _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s (mcv) ON product_id, unit_price FROM order_lines")
+    _fails(small, "8.2", "s exists but holds no data", "ANALYZE order_lines")
+
+
+def test_8_2_dependencies_alone_are_not_enough_here(small):
+    _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s (dependencies) ON product_id, unit_price FROM order_lines",
+         "ANALYZE order_lines")
+    _fails(small, "8.2", "still more than 2x off", "mcv")
+
+
+def test_8_2_statistics_on_other_columns_fail(small):
+    _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s ON product_id, category_id FROM order_lines",
+         "ANALYZE order_lines")
+    _fails(small, "8.2", "independent")
+
+
+def test_8_2_changing_the_data_fails(small):
+    _sql(small, C.ORDER_LINES_SETUP, "DELETE FROM order_lines WHERE product_id = 1389 AND unit_price <> 7.99",
+         "CREATE STATISTICS s (mcv) ON product_id, unit_price FROM order_lines", "ANALYZE order_lines")
+    _fails(small, "8.2", "rows, not the", "set-up cell again")
+
+
+# ---- 8.3 sargable predicates --------------------------------------------------------------------------
+@pytest.mark.parametrize("answer", [
+    C.SARGABLE_REFERENCE,
+    "SELECT status, count(*) FROM orders WHERE created_at >= date '2025-11-28' AND created_at < date '2025-11-28' + 1 "
+    "GROUP BY status",
+    "SELECT status, count(id) AS n FROM orders WHERE created_at BETWEEN '2025-11-28 00:00' AND '2025-11-28 23:59:59.999999' "
+    "GROUP BY 1 ORDER BY 2 DESC",
+    "SELECT status, count(*) FROM orders WHERE created_at >= timestamptz '2025-11-28 00:00+00' "
+    "AND created_at < timestamptz '2025-11-28 00:00+00' + interval '1 day' GROUP BY status",
+])
+def test_8_3_ranges_on_the_bare_column_pass(ch, answer):
+    _sql(ch, C.CREATED_AT_INDEX)
+    _passes(ch, "8.3", sql=answer)
+
+
+def test_8_3_the_original_query_fails(ch):
+    _sql(ch, C.CREATED_AT_INDEX)
+    _fails(ch, "8.3", "inside a function or a cast", "created_at >=", sql=C.SARGABLE_QUERY)
+
+
+def test_8_3_a_cast_fails(ch):
+    _sql(ch, C.CREATED_AT_INDEX)
+    _fails(ch, "8.3", "inside a function or a cast",
+           sql="SELECT status, count(*) FROM orders WHERE created_at::date = '2025-11-28' GROUP BY status")
+
+
+def test_8_3_a_day_too_long_fails(ch):
+    _sql(ch, C.CREATED_AT_INDEX)
+    _fails(ch, "8.3", "exactly 2025-11-28 00:00:00", "BETWEEN includes", sql="SELECT status, count(*) FROM orders WHERE created_at "
+           "BETWEEN '2025-11-28' AND '2025-11-29' GROUP BY status")
+
+
+def test_8_3_without_the_index_says_create_it(ch):
+    _fails(ch, "8.3", "no index on orders starts with created_at", C.CREATED_AT_INDEX, sql=C.SARGABLE_REFERENCE)
+
+
+def test_8_3_hard_coded_counts_fail_on_the_second_dataset(small):
+    ch = small
+    _sql(ch, C.CREATED_AT_INDEX)
+    with ch.connect() as conn:
+        rows = conn.execute(C.SARGABLE_REFERENCE).fetchall()
+    values = " UNION ALL ".join(f"(SELECT '{s}'::text, {n}::bigint FROM orders WHERE created_at >= '2025-11-28' "
+                                f"AND created_at < '2025-11-29' LIMIT 1)" for s, n in rows)
+    _fails(ch, "8.3", "second sample dataset", sql=values)
+
+
+# ---- 8.4 join strategies ---------------------------------------------------------------------------------
+def _joins(ch) -> dict:
+    return {key: C.join_kind(_plan(ch, query)) for key, query in C.JOIN_QUERIES.items()}
+
+
+def test_8_4_the_planners_choices_pass(ch):
+    _passes(ch, "8.4", value=_joins(ch))
+
+
+def test_8_4_short_spellings_pass(ch):
+    short = {"Nested Loop": "nested loop", "Hash Join": "hash", "Merge Join": "MERGE"}
+    _passes(ch, "8.4", value={k: short[v] for k, v in _joins(ch).items()})
+
+
+def test_8_4_a_wrong_prediction_fails_and_names_it(ch):
+    actual = _joins(ch)
+    other = "Hash Join" if actual["a"] != "Hash Join" else "Nested Loop"
+    _fails(ch, "8.4", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
+
+
+def test_8_4_an_unknown_kind_fails(ch):
+    _fails(ch, "8.4", "no usable prediction for b", value={"a": "Nested Loop", "b": "fast", "c": "Merge Join"})
+
+
+# ---- 8.5 keyset pagination --------------------------------------------------------------------------------
+@pytest.mark.parametrize("answer", [
+    C.KEYSET_REFERENCE,
+    "SELECT id, created_at, total_amount FROM orders WHERE ROW(created_at, id) > ROW(timestamptz '2025-06-30 12:00+00', 500000) "
+    "ORDER BY created_at ASC, id ASC FETCH FIRST 20 ROWS ONLY",
+])
+def test_8_5_a_row_comparison_passes(small, answer):
+    _sql(small, C.KEYSET_INDEX)
+    _passes(small, "8.5", sql=answer)
+
+
+def test_8_5_or_spelled_out_reads_too_many_pages(small):
+    _sql(small, C.KEYSET_INDEX)
+    _fails(small, "8.5", "pages to return 20 rows", "row comparison",
+           sql="SELECT id, created_at, total_amount FROM orders WHERE created_at > '2025-06-30 12:00:00+00' "
+               "OR (created_at = '2025-06-30 12:00:00+00' AND id > 500000) ORDER BY created_at, id LIMIT 20")
+
+
+def test_8_5_without_the_index_fails(ch):
+    _fails(ch, "8.5", "sequential scan", C.KEYSET_INDEX, sql=C.KEYSET_REFERENCE)
+
+
+def test_8_5_offset_fails_on_the_second_dataset(small):
+    ch = small
+    _sql(ch, C.KEYSET_INDEX)
+    with ch.connect() as conn:
+        (skip,) = conn.execute("SELECT count(*) FROM orders WHERE (created_at, id) <= ('2025-06-30 12:00:00+00', 500000)"
+                               ).fetchone()
+    _fails(ch, "8.5", "second sample dataset", sql=f"SELECT id, created_at, total_amount FROM orders "
+                                                   f"ORDER BY created_at, id OFFSET {skip} LIMIT 20")
+
+
+def test_8_5_the_wrong_order_fails(ch):
+    _sql(ch, C.KEYSET_INDEX)
+    _fails(ch, "8.5", "wrong order", sql=f"SELECT * FROM ({C.KEYSET_REFERENCE}) t ORDER BY id DESC")
+
+
+# ---- 8.6 index-only -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ddl, answer", [
+    ("CREATE INDEX orders_user_id_status_idx ON orders (user_id, status)", C.STATUS_COUNT_REFERENCE),
+    ("CREATE INDEX account_page ON orders (user_id) INCLUDE (status)",
+     "SELECT status, count(*) AS orders FROM orders WHERE user_id = 2963 GROUP BY status ORDER BY count(*) DESC"),
+])
+def test_8_6_covering_indexes_pass(ch, ddl, answer):
+    _sql(ch, ddl)
+    _passes(ch, "8.6", sql=answer)
+
+
+def test_8_6_the_right_counts_without_an_index_fail(ch):
+    _fails(ch, "8.6", "fetched from the table", "(user_id, status)", sql=C.STATUS_COUNT_REFERENCE)
+
+
+def test_8_6_select_star_fails(small):
+    ch = small
+    _sql(ch, "CREATE INDEX ON orders (user_id, status)")
+    _fails(ch, "8.6", "columns", sql=C.STATUS_COUNT_QUERY)
+
+
+def test_8_6_counts_of_everybody_fail(ch):
+    _sql(ch, "CREATE INDEX ON orders (user_id, status)")
+    _fails(ch, "8.6", "expected", sql="SELECT status, count(*) FROM orders GROUP BY status")
+
+
+# ---- 8.7 N+1 in one statement ---------------------------------------------------------------------------
+@pytest.mark.parametrize("answer", [
+    C.N_PLUS_ONE_REFERENCE,
+    """SELECT u.id, u.username,
+              coalesce((SELECT jsonb_agg(jsonb_build_object('id', o.id, 'total_amount', o.total_amount,
+                                                            'created_at', o.created_at) ORDER BY o.created_at, o.id)
+                        FROM orders o WHERE o.user_id = u.id), '[]'::jsonb) AS orders
+       FROM users u ORDER BY u.id LIMIT 20""",
+    """SELECT u.id, u.username, coalesce(l.orders, '[]') FROM users u
+       LEFT JOIN LATERAL (SELECT json_agg(x ORDER BY x.created_at, x.id) AS orders
+                          FROM (SELECT id, total_amount, created_at FROM orders WHERE user_id = u.id) x) l ON true
+       WHERE u.id IN (SELECT id FROM users ORDER BY id LIMIT 20) ORDER BY u.id""",
+])
+def test_8_7_one_statement_in_any_shape_passes(ch, answer):
+    _passes(ch, "8.7", sql=answer)
+
+
+def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
+    guide = """SELECT u.id, u.username,
+                      json_agg(json_build_object('id', o.id, 'total_amount', o.total_amount, 'created_at', o.created_at)
+                               ORDER BY o.created_at, o.id) AS orders
+               FROM (SELECT id, username FROM users ORDER BY id LIMIT 20) u LEFT JOIN orders o ON o.user_id = u.id
+               GROUP BY u.id, u.username ORDER BY u.id"""
+    _fails(ch, "8.7", "id is null", "FILTER (WHERE o.id IS NOT NULL)", sql=guide)
+
+
+def test_8_7_orders_in_another_order_fail(ch):
+    _fails(ch, "8.7", "expected", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC"))
+
+
+def test_8_7_users_in_another_order_fail(ch):
+    _fails(ch, "8.7", "wrong order", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY u.id", "ORDER BY u.username"))
+
+
+# ---- 8.8 sorts ------------------------------------------------------------------------------------------
+def _sorts(ch) -> dict:
+    return {key: C.sort_method(_plan(ch, query, **C.SORT_SETTINGS)) for key, query in C.SORT_QUERIES.items()}
+
+
+def test_8_8_the_servers_methods_pass(ch):
+    _passes(ch, "8.8", value=_sorts(ch))
+
+
+def test_8_8_other_spellings_pass(ch):
+    spelled = {"quicksort": "Quick sort", "top-N heapsort": "Top-N Heapsort", "external merge": "External Merge"}
+    _passes(ch, "8.8", value={k: spelled[v] for k, v in _sorts(ch).items()})
+
+
+def test_8_8_a_wrong_prediction_fails(ch):
+    actual = _sorts(ch)
+    other = "external merge" if actual["a"] != "external merge" else "quicksort"
+    _fails(ch, "8.8", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
+
+
+def test_8_8_on_small_the_full_sort_spills(small):
+    assert _sorts(small) == {"a": "top-N heapsort", "b": "external merge", "c": "quicksort"}
