@@ -221,11 +221,28 @@ def drop_database(server: pg.Server, dbname: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def open_transactions(server: pg.Server, dbname: str) -> list[str]:
+    """Sessions on a database that are inside a transaction, in words (what dropping it rolls back)."""
+    with server.connect() as conn:
+        rows = conn.execute("SELECT coalesce(nullif(application_name, ''), 'a session'), state FROM pg_stat_activity "
+                            "WHERE datname = %s AND (state LIKE 'idle in transaction%%' OR state = 'active') "
+                            "AND pid <> pg_backend_pid() ORDER BY 1", [dbname]).fetchall()
+    return [f"{name} was {state}: rolled back" for name, state in rows]
+
+
 def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None = None) -> str:
-    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name."""
+    """Drop and re-clone a chapter's database: a clean start in seconds. Returns its name.
+
+    Live sessions are closed first (this process's) or ended by the drop (a notebook's); open transactions are printed."""
+    from .sessions import close_all
+
     info = chapters.get(ref)
+    close_all()  # this process's live sessions: reported, rolled back, closed before their database goes
     server = server or pg.current()
     dbname = database_for(info)
+    if database_exists(server, dbname):
+        for note in open_transactions(server, dbname):
+            print(f"reset: {note}")
     drop_database(server, dbname)
     return create_database(server, info, dbname=dbname, size=size)
 
@@ -361,6 +378,15 @@ class Chapter:
 
         return self._on_conn(lambda conn: explain(conn, query, params, analyze=analyze, buffers=buffers))
 
+    def sessions(self, *names: str | int):
+        """Named live learner connections, each with its own transactions: ``ch.sessions("alice", "bob")``
+        (or ``ch.sessions(2)`` for s1, s2). See :mod:`pgcourse.sessions`."""
+        from .sessions import Lab
+
+        if len(names) == 1 and isinstance(names[0], int):
+            names = tuple(f"s{i}" for i in range(1, names[0] + 1))
+        return Lab(self.connect, [str(n) for n in names] or ["alice", "bob"])
+
     def scratch_connect(self) -> psycopg.Connection:
         """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""
         if not self.info.scratch:
@@ -381,7 +407,10 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
     Returns the :class:`Chapter`, also kept as the current one for ``pgcourse.check``.
     """
     global _current
+    from .sessions import close_all
+
     info = chapters.get(ref)
+    close_all()  # the first cell run again: the live sessions of the earlier run are reported and closed
     if os.environ.get(CHAPTER_URL_ENV):
         chapter = _graded_chapter(info)
         if magic:

@@ -24,7 +24,21 @@ _SQL_CONFIG = {
     "short_errors": False, # a broken statement raises, so a learner (and the grader) sees the error
     "autopandas": False,
     "displaylimit": 50,
+    # The driver is in autocommit (see connect_sql_magic): a statement outside a transaction commits by itself.
+    # ipython-sql's own COMMIT after every statement would also end a transaction the cell opened with
+    # START TRANSACTION, so a ROLLBACK in the same cell undid nothing.
+    "autocommit": False,
 }
+
+#: ipython-sql 0.5.0 refuses a cell whose first word is BEGIN (``run.run``): what to write instead.
+BEGIN_REFUSED = ("ipython-sql refuses a cell that starts with BEGIN.\n"
+                 "  what to do: write START TRANSACTION (the SQL standard's spelling of the same command), and end the "
+                 "transaction in the same cell with COMMIT or ROLLBACK; for transactions that span cells, "
+                 "use live sessions: lab = ch.sessions('alice', 'bob')")
+
+#: Printed when a cell ends inside a transaction (ipython-sql would roll it back silently at the next cell).
+LEFT_OPEN = ("(pgcourse: this cell ended inside a transaction{failed}; it was rolled back. In %%sql a transaction "
+             "starts and ends in one cell; use ch.sessions(...) for transactions across cells)")
 
 
 def _ipython():
@@ -156,10 +170,33 @@ def _presented(result: Any) -> Any:
 def _execute(ip, original, line: str, cell: str) -> Any:
     captured = io.StringIO()
     # ipython-sql prints a full traceback before raising: keep the server's message only
-    with _sql_as_written(ip), contextlib.redirect_stdout(captured):
-        result = original.execute(line, cell)
+    try:
+        with _sql_as_written(ip), contextlib.redirect_stdout(captured):
+            result = original.execute(line, cell)
+    except Exception as exc:
+        if str(exc) == "ipython_sql does not support transactions":
+            raise SqlError(BEGIN_REFUSED) from None
+        raise
+    finally:
+        _end_open_transaction()
     print(captured.getvalue(), end="")
     return result
+
+
+def _end_open_transaction() -> None:
+    """Roll back a transaction the cell left open, and say so (no session stays in a transaction after a cell)."""
+    from psycopg.pq import TransactionStatus
+    from sql.connection import Connection
+
+    current = Connection.current
+    try:
+        raw = current.internal_connection.connection.driver_connection
+        status = raw.info.transaction_status
+    except Exception:  # no connection yet, or a dead one (the reconnect path handles that)
+        return
+    if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+        raw.rollback()
+        print(LEFT_OPEN.format(failed=" (aborted by an error)" if status == TransactionStatus.INERROR else ""))
 
 
 @no_var_expand
@@ -205,6 +242,9 @@ def connect_sql_magic(chapter) -> None:
         ip.run_line_magic("config", f"SqlMagic.{key} = {value!r}")
     ip.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
     ip.register_magic_function(answer_magic, magic_kind="cell", magic_name="answer")
+    from .sessions import session_magic
+
+    ip.register_magic_function(no_var_expand(session_magic), magic_kind="cell", magic_name="session")
     from sql.connection import Connection
 
     known = set(Connection.connections)

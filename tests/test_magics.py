@@ -142,3 +142,24 @@ def test_an_unbound_parameter_says_so_without_listing_the_notebooks_variables(ru
     text = error["evalue"] + "".join(error["traceback"])
     assert "no_such_variable" in text and "bind parameter" in text
     assert "Chapter(" not in text and "postgresql://" not in text
+
+
+def test_a_transaction_in_one_sql_cell_is_real_and_one_left_open_is_rolled_back_and_said(run_cells):
+    begin, _, after, left_open, after_open = run_cells(
+        "%%sql\nBEGIN\nCREATE TABLE tx_probe (n int)",
+        "%%sql\nCREATE TABLE IF NOT EXISTS tx_probe (n int);\n"
+        "START TRANSACTION;\nINSERT INTO tx_probe VALUES (1);\nROLLBACK;",
+        "%sql SELECT count(*) FROM tx_probe",
+        "%%sql\nSTART TRANSACTION;\nINSERT INTO tx_probe VALUES (2);",
+        "%sql SELECT count(*) FROM tx_probe",
+    )
+    assert "ipython-sql refuses a cell that starts with BEGIN" in str(begin) and "START TRANSACTION" in str(begin)
+    assert _text(after) == "[(0,)]"  # the ROLLBACK undid the INSERT: ipython-sql no longer commits after each statement
+    assert "this cell ended inside a transaction; it was rolled back" in _text(left_open)
+    assert _text(after_open) == "[(0,)]"
+
+
+def test_a_session_cell_runs_in_the_current_lab(run_cells):
+    (shown,) = run_cells("lab = ch.sessions('alice', 'bob')\nlab.alice('BEGIN')\n"
+                         "get_ipython().run_cell_magic('session', 'bob', 'SELECT 40 + 2 AS answer;')")
+    assert "[2] bob: SELECT 40 + 2 AS answer" in _text(shown) and "42" in _text(shown)

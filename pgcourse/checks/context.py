@@ -48,6 +48,7 @@ class CheckContext:
         self._sample: psycopg.Connection | None = None
         self._sample_admin: psycopg.Connection | None = None
         self._baseline: list[tuple[str, str]] | None = None
+        self._extra: list[psycopg.Connection] = []
 
     # ---- connections -------------------------------------------------------------------------
     @property
@@ -107,8 +108,39 @@ class CheckContext:
         conn.execute("SELECT set_config(name, value, false) FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
                      [[n for n, _ in self._baseline], [v for _, v in self._baseline]])
 
+    def connect_learner(self, *, search_path: str | None = None, lock_timeout_ms: int = 0, **kwargs: Any
+                        ) -> psycopg.Connection:
+        """Another autocommit learner connection (concurrency checks play several sessions), closed with the context."""
+        options = f"-c statement_timeout={self.timeout_ms} -c lock_timeout={lock_timeout_ms}"
+        if search_path:
+            options += f" -c search_path={search_path}"
+        kwargs.pop("autocommit", None)
+        conn = self.chapter.connect(options=options, **kwargs)
+        self._extra.append(conn)
+        return conn
+
+    @contextmanager
+    def own_schema(self, *copies: str) -> Iterator[str]:
+        """A schema of the check's own holding empty copies (``LIKE ... INCLUDING ALL``) of the learner's tables,
+        dropped afterwards: concurrency checks commit there, never in the learner's tables."""
+        import uuid
+
+        name = f"pgcourse_check_{uuid.uuid4().hex[:8]}"
+        conn = self.connect_learner()
+        conn.execute(f"CREATE SCHEMA {name}")
+        try:
+            for table in copies:
+                conn.execute(f"CREATE TABLE {name}.{table} (LIKE public.{table} INCLUDING ALL)")
+            yield name
+        finally:
+            for other in self._extra:
+                if other is not conn and not other.closed:
+                    other.cancel_safe()
+                    other.close()
+            conn.execute(f"DROP SCHEMA {name} CASCADE")
+
     def close(self) -> None:
-        for conn in (self._admin, self._learner, self._sample, self._sample_admin):
+        for conn in (self._admin, self._learner, self._sample, self._sample_admin, *self._extra):
             if conn is not None and not conn.closed:
                 conn.close()
 
