@@ -29,6 +29,24 @@ def ch(make_chapter):
         chapter._learner_conn.close()
 
 
+@pytest.fixture(scope="module")
+def answers_only(course_server):
+    """One chapter database for the tests that only save answers (7.2, 7.3, 7.4): a fresh clone each is slow."""
+    import uuid
+
+    from pgcourse import chapter as chapter_db
+    from pgcourse.chapters import get
+
+    info = get("07")
+    name = f"t_{info.database}_{uuid.uuid4().hex[:8]}"
+    chapter_db.create_database(course_server, info, dbname=name, size="tiny")
+    chapter = chapter_db.Chapter(info=info, server=course_server, database=name)
+    yield chapter
+    if chapter._learner_conn is not None:
+        chapter._learner_conn.close()
+    chapter_db.drop_database(course_server, name)
+
+
 def run(ch, *statements: str) -> None:
     """Run SQL as the learner (autocommit, like a %%sql cell)."""
     for statement in statements:
@@ -175,26 +193,27 @@ def test_7_1_up_that_misses_a_part_fails(ch, tmp_path, up, says):
 # ---- 7.2 predict the lock queue ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["waits", " Waits "])
-def test_7_2_right_prediction_passes(ch, value):
-    save_answer(ch, "7.2", value=value)
-    assert "waits" in check(ch, "7.2").message
+def test_7_2_right_prediction_passes(answers_only, value):
+    save_answer(answers_only, "7.2", value=value)
+    assert "waits" in check(answers_only, "7.2").message
 
 
-def test_7_2_wrong_prediction_fails_with_the_measurement(ch):
-    save_answer(ch, "7.2", value="runs")
-    failed(check(ch, "7.2"), "you predicted 'runs'", "measured: the new select waits", "queue order")
+def test_7_2_wrong_prediction_fails_with_the_measurement(answers_only):
+    save_answer(answers_only, "7.2", value="runs")
+    failed(check(answers_only, "7.2"), "you predicted 'runs'", "measured: the new select waits", "queue order")
 
 
-def test_7_2_not_a_choice_fails(ch):
-    save_answer(ch, "7.2", value="maybe")
-    failed(check(ch, "7.2"), "not one of waits, runs")
+def test_7_2_not_a_choice_fails(answers_only):
+    save_answer(answers_only, "7.2", value="maybe")
+    failed(check(answers_only, "7.2"), "not one of waits, runs")
 
 
-def test_7_2_leaves_no_session_or_column_behind(ch):
-    save_answer(ch, "7.2", value="waits")
-    passed(check(ch, "7.2"))
-    assert ch.query("SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'pgcourse_probe'") == [(0,)]
-    assert ch.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+def test_7_2_leaves_no_session_or_column_behind(answers_only):
+    save_answer(answers_only, "7.2", value="waits")
+    passed(check(answers_only, "7.2"))
+    probe = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'pgcourse_probe'"
+    assert answers_only.query(probe) == [(0,)]
+    assert answers_only.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND state <> 'idle'") == [(0,)]
 
 
@@ -202,43 +221,43 @@ def test_7_2_leaves_no_session_or_column_behind(ch):
 
 @pytest.mark.parametrize("settings", ["SET lock_timeout = '2s'", "SET lock_timeout = 500",
                                       "SELECT set_config('lock_timeout', '1s', false)"])
-def test_7_3_short_lock_timeout_passes(ch, settings):
-    save_answer(ch, "7.3", answer_sql=settings)
-    passed(check(ch, "7.3"))
+def test_7_3_short_lock_timeout_passes(answers_only, settings):
+    save_answer(answers_only, "7.3", answer_sql=settings)
+    passed(check(answers_only, "7.3"))
 
 
 def test_7_3_unsolved_fails(ch):
     failed(check(ch, "7.3"), "no answer saved")
 
 
-def test_7_3_statement_timeout_instead_fails(ch):
-    save_answer(ch, "7.3", answer_sql="SET statement_timeout = '2s'")
-    failed(check(ch, "7.3"), "lock_timeout is 0", "statement_timeout is something else")
+def test_7_3_statement_timeout_instead_fails(answers_only):
+    save_answer(answers_only, "7.3", answer_sql="SET statement_timeout = '2s'")
+    failed(check(answers_only, "7.3"), "lock_timeout is 0", "statement_timeout is something else")
 
 
-def test_7_3_long_lock_timeout_fails(ch):
-    save_answer(ch, "7.3", answer_sql="SET lock_timeout = '10s'")
-    failed(check(ch, "7.3"), "10,000 ms", "at most 2 s")
+def test_7_3_long_lock_timeout_fails(answers_only):
+    save_answer(answers_only, "7.3", answer_sql="SET lock_timeout = '10s'")
+    failed(check(answers_only, "7.3"), "10,000 ms", "at most 2 s")
 
 
-def test_7_3_broken_settings_fail(ch):
-    save_answer(ch, "7.3", answer_sql="SET lock_timeout = 'soon'")
-    failed(check(ch, "7.3"), "your settings fail")
+def test_7_3_broken_settings_fail(answers_only):
+    save_answer(answers_only, "7.3", answer_sql="SET lock_timeout = 'soon'")
+    failed(check(answers_only, "7.3"), "your settings fail")
 
 
 # ---- 7.4 predict rewrites ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [["c", "e"], "E, c", ["e", "C"]])
-def test_7_4_right_prediction_passes(ch, value):
-    save_answer(ch, "7.4", value=value)
-    passed(check(ch, "7.4"))
+def test_7_4_right_prediction_passes(answers_only, value):
+    save_answer(answers_only, "7.4", value=value)
+    passed(check(answers_only, "7.4"))
 
 
 @pytest.mark.parametrize(("value", "says"), [(["c"], "e rewrites the table"), (["a", "c", "e"], "a does not"),
                                              ([], "c, e rewrite"), (["c", "e", "z"], "unknown labels")])
-def test_7_4_wrong_prediction_fails(ch, value, says):
-    save_answer(ch, "7.4", value=value)
-    failed(check(ch, "7.4"), says)
+def test_7_4_wrong_prediction_fails(answers_only, value, says):
+    save_answer(answers_only, "7.4", value=value)
+    failed(check(answers_only, "7.4"), says)
 
 
 # ---- 7.5 currency without a rewrite --------------------------------------------------------------------------------
