@@ -321,8 +321,7 @@ def roles_dump(ctx: CheckContext) -> str:
     role = ctx.chapter.role
     ctx.expect(re.search(rf'^CREATE ROLE "?{re.escape(role)}"?;', text, re.M),
                f"{path.name} does not create your role {role}", "dump the roles of the server the chapter runs on")
-    roles = len(re.findall(r"^CREATE ROLE ", text, re.M))
-    return f"a dump of {roles} roles, yours included"
+    return "a dump of the server's roles, yours included"  # how many depends on the server, not the answer
 
 
 # ---- 12.9 -------------------------------------------------------------------------------------------
