@@ -4,8 +4,8 @@ A learner opens ``notebooks/NN_topic.ipynb`` (their ``workspace/`` copy), answer
 presses "Run All": every cell must run, except those tagged ``raises-exception`` (the error is
 the lesson). Then they run it all again without ``pgcourse reset``: it must still work. The
 notebooks run headless with the grader's executor (:func:`pgcourse.grading.execute.execute_notebook`)
-on a fresh chapter database of the session's test server, on the `tiny` dataset: an unsolved run
-checks that every cell runs, not what it prints (nbval of solutions/ does that, on `small`).
+on a fresh chapter database of the session's test server, on the dataset solutions use (chapters
+04 and 08 measure at depths `tiny` does not have).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ NOTEBOOKS = sorted(p.name for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ip
 
 #: Incidents that stop a learner's "Run All" (huge output does not).
 STOPPING = {"error", "timeout", "dead_kernel", "not_run"}
-#: The dataset the unsolved runs use (a learner may choose it too: PGCOURSE_DATASET_SIZE=tiny).
-SIZE = "tiny"
+#: The dataset the unsolved runs use: the learners' own.
+SIZE = None
 #: Seconds one cell may take before the run counts it as stuck.
 CELL_TIMEOUT = 300.0
 
