@@ -6,14 +6,13 @@ Each test gets its own copy of the tiny dataset, and runs its DDL as the learner
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-from pgcourse.checks import run_check
 from pgcourse.checks.ch01_schema_design import SIGNUP_INSERTS, SIGNUPS_DDL, signup_outcomes
 from pgcourse.magics import save_answer
+from tests.checks.helpers import _normal, check
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "01_schema_design.ipynb"
 
@@ -53,20 +52,12 @@ def run(ch, sql: str) -> None:
     ch.query(sql)
 
 
-def check(ch, exercise: str):
-    return run_check(exercise, ch)
-
-
 def failed(result, *words: str) -> bool:
     text = (result.message + " " + result.hint).lower()
     return result.status == "failed" and all(w.lower() in text for w in words)
 
 
 # ---- the notebook and the tests share their setup SQL -------------------------------------------
-
-def _normal(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql).strip()
-
 
 @pytest.mark.skipif(not SOLUTION.exists(), reason="solution notebook not written yet")
 def test_the_notebook_setup_cells_are_the_ones_tested_here():

@@ -7,13 +7,12 @@ the learner, like the notebook does.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-from pgcourse.checks import run_check
 from pgcourse.magics import save_answer
+from tests.checks.helpers import _normal, check, failed, passed, run
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "03_constraints.ipynb"
 
@@ -85,32 +84,6 @@ def ch(make_chapter):
     yield chapter
     if chapter._learner_conn is not None:
         chapter._learner_conn.close()
-
-
-def run(ch, *statements: str) -> None:
-    """Run SQL as the learner (autocommit, like a %%sql cell)."""
-    for statement in statements:
-        ch.query(statement)
-
-
-def check(ch, exercise: str):
-    return run_check(exercise, ch)
-
-
-def passed(result) -> bool:
-    assert result.status == "passed", result.line()
-    return True
-
-
-def failed(result, *words: str) -> bool:
-    text = (result.message + " " + result.hint).lower()
-    assert result.status == "failed", result.line()
-    assert all(w.lower() in text for w in words), result.line()
-    return True
-
-
-def _normal(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql).strip()
 
 
 @pytest.mark.skipif(not SOLUTION.exists(), reason="solution notebook not written yet")

@@ -8,7 +8,6 @@ and the retry exercise runs the notebook's own harness cell.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import psycopg
@@ -17,6 +16,7 @@ import pytest
 from pgcourse.checks import ch06_transactions as c06
 from pgcourse.checks import run_check
 from pgcourse.magics import save_answer
+from tests.checks.helpers import _normal, failed, passed
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "06_transactions.ipynb"
 
@@ -38,22 +38,8 @@ def check(ch, exercise: str, answer_sql: str | None = None, value=None):
     return run_check(exercise, ch)
 
 
-def passed(result) -> None:
-    assert result.status == "passed", result.line()
-
-
-def failed(result, *words: str) -> None:
-    text = (result.message + " " + result.hint).lower()
-    assert result.status == "failed", result.line()
-    assert all(w.lower() in text for w in words), result.line()
-
-
 def _cells() -> list[str]:
     return ["".join(c["source"]) for c in json.loads(SOLUTION.read_text())["cells"] if c["cell_type"] == "code"]
-
-
-def _normal(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql).strip()
 
 
 def test_the_notebook_setup_cells_are_the_ones_tested_here():

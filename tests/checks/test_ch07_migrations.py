@@ -7,7 +7,6 @@ as the notebook does.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import psycopg
@@ -15,8 +14,8 @@ import pytest
 from yoyo import get_backend, read_migrations
 
 from pgcourse.checks import ch07_migrations as C
-from pgcourse.checks import run_check
 from pgcourse.magics import save_answer
+from tests.checks.helpers import _normal, check, failed, passed, run
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "07_migrations.ipynb"
 
@@ -45,32 +44,6 @@ def answers_only(course_server):
     if chapter._learner_conn is not None:
         chapter._learner_conn.close()
     chapter_db.drop_database(course_server, name)
-
-
-def run(ch, *statements: str) -> None:
-    """Run SQL as the learner (autocommit, like a %%sql cell)."""
-    for statement in statements:
-        ch.query(statement)
-
-
-def check(ch, exercise: str):
-    return run_check(exercise, ch)
-
-
-def passed(result) -> bool:
-    assert result.status == "passed", result.line()
-    return True
-
-
-def failed(result, *words: str) -> bool:
-    text = (result.message + " " + result.hint).lower()
-    assert result.status == "failed", result.line()
-    assert all(w.lower() in text for w in words), result.line()
-    return True
-
-
-def _normal(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql).strip()
 
 
 def test_the_notebook_shows_the_checks_migrations_and_statements():

@@ -18,11 +18,10 @@ from psycopg import sql
 
 from pgcourse import chapter as chapter_db
 from pgcourse.chapters import get
-from pgcourse.checks import run_check
 from pgcourse.checks.ch10_security import (ACCOUNTS_SETUP, AUDIT_SETUP, COUPONS_SETUP, SESSIONS_SETUP, SIGNUPS,
                                            role_name, try_inputs)
-from pgcourse.checks.context import act_as
 from pgcourse.magics import save_answer
+from tests.checks.helpers import check, failed, passed
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "10_security.ipynb"
 INFO = get("10")
@@ -69,22 +68,6 @@ def fresh_role(ch, name: str, attributes: str = "NOLOGIN") -> None:
     if ch.query("SELECT 1 FROM pg_roles WHERE rolname = %s", [role(ch, name)]):
         run(ch, f"GRANT {{{name}}} TO CURRENT_USER WITH INHERIT TRUE, SET TRUE; DROP OWNED BY {{{name}}}; DROP ROLE {{{name}}}")
     run(ch, f"CREATE ROLE {{{name}}} {attributes}; GRANT {{{name}}} TO CURRENT_USER WITH INHERIT FALSE, SET TRUE")
-
-
-def check(ch, exercise: str):
-    return run_check(exercise, ch)
-
-
-def passed(result) -> bool:
-    assert result.status == "passed", result.line()
-    return True
-
-
-def failed(result, *words: str) -> bool:
-    text = (result.message + " " + result.hint).lower()
-    assert result.status == "failed", result.line()
-    assert all(w.lower() in text for w in words), result.line()
-    return True
 
 
 def _normal(text: str) -> str:
