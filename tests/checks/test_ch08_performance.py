@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from pgcourse.checks import ch08_performance as C
-from pgcourse.checks import run_check
-from pgcourse.magics import save_answer
 from pgcourse.plans import explain
+from tests.checks.helpers import fails, passes
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "08_performance.ipynb"
 
@@ -48,26 +47,6 @@ def _sql(ch, *statements: str) -> None:
             conn.execute(statement)
 
 
-def _check(ch, exercise: str, *, value=None, sql: str | None = None):
-    if value is not None or sql is not None:
-        save_answer(ch, exercise, value=value, answer_sql=sql)
-    return run_check(exercise, ch)
-
-
-def _passes(ch, exercise: str, **answer) -> None:
-    result = _check(ch, exercise, **answer)
-    assert result.passed, result.line()
-
-
-def _fails(ch, exercise: str, *words: str, **answer):
-    result = _check(ch, exercise, **answer)
-    assert result.status == "failed", result.line()
-    assert result.hint, result.line()
-    for word in words:
-        assert word in result.message + " " + result.hint, result.line()
-    return result
-
-
 def _plan(ch, query: str, **settings):
     with ch.connect() as conn:
         return explain(conn, query, analyze=True, settings=settings)
@@ -95,12 +74,12 @@ def _loops_answer(ch) -> dict:
 
 
 def test_8_1_the_measured_loops_and_rows_pass(ch):
-    _passes(ch, "8.1", value=_loops_answer(ch))
+    passes(ch, "8.1", value=_loops_answer(ch))
 
 
 def test_8_1_numbers_as_text_pass(ch):
     answer = _loops_answer(ch)
-    _passes(ch, "8.1", value={"loops": str(answer["loops"]), "rows": f"{answer['rows']}.0"})
+    passes(ch, "8.1", value={"loops": str(answer["loops"]), "rows": f"{answer['rows']}.0"})
 
 
 def test_8_1_rows_per_loop_instead_of_in_all_fails(small):
@@ -108,7 +87,7 @@ def test_8_1_rows_per_loop_instead_of_in_all_fails(small):
     answer = _loops_answer(ch)
     assert answer["loops"] > 1
     node = C.inner_scan(_plan(ch, C.LOOPS_QUERY))
-    _fails(ch, "8.1", "rows: you said", "multiply by loops",
+    fails(ch, "8.1", "rows: you said", "multiply by loops",
            value={"loops": answer["loops"], "rows": int(node.actual_rows)})
 
 
@@ -116,20 +95,20 @@ def test_8_1_one_loop_fails(small):
     ch = small
     answer = _loops_answer(ch)
     assert answer["loops"] > 1
-    _fails(ch, "8.1", "loops: you said 1", "once per row of the outer side", value={**answer, "loops": 1})
+    fails(ch, "8.1", "loops: you said 1", "once per row of the outer side", value={**answer, "loops": 1})
 
 
 def test_8_1_not_a_dict_fails(ch):
-    _fails(ch, "8.1", "save a dict", value=32)
+    fails(ch, "8.1", "save a dict", value=32)
 
 
 def test_8_1_nothing_saved_fails(ch):
-    _fails(ch, "8.1", "no answer saved")
+    fails(ch, "8.1", "no answer saved")
 
 
 # ---- 8.2 extended statistics ----------------------------------------------------------------------------
 def test_8_2_without_the_set_up_says_run_it(ch):
-    _fails(ch, "8.2", "no table order_lines", "set-up cell")
+    fails(ch, "8.2", "no table order_lines", "set-up cell")
 
 
 @pytest.mark.parametrize("ddl", [
@@ -138,35 +117,35 @@ def test_8_2_without_the_set_up_says_run_it(ch):
 ])
 def test_8_2_statistics_that_fix_the_estimate_pass(small, ddl):
     _sql(small, C.ORDER_LINES_SETUP, ddl, "ANALYZE order_lines")
-    _passes(small, "8.2")
+    passes(small, "8.2")
 
 
 def test_8_2_set_up_only_fails_as_independent(small):
     _sql(small, C.ORDER_LINES_SETUP)
-    _fails(small, "8.2", "as if they were independent", "CREATE STATISTICS")
+    fails(small, "8.2", "as if they were independent", "CREATE STATISTICS")
 
 
 def test_8_2_statistics_not_analyzed_fail(small):
     _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s (mcv) ON product_id, unit_price FROM order_lines")
-    _fails(small, "8.2", "s exists but holds no data", "ANALYZE order_lines")
+    fails(small, "8.2", "s exists but holds no data", "ANALYZE order_lines")
 
 
 def test_8_2_dependencies_alone_are_not_enough_here(small):
     _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s (dependencies) ON product_id, unit_price FROM order_lines",
          "ANALYZE order_lines")
-    _fails(small, "8.2", "still more than 2x off", "mcv")
+    fails(small, "8.2", "still more than 2x off", "mcv")
 
 
 def test_8_2_statistics_on_other_columns_fail(small):
     _sql(small, C.ORDER_LINES_SETUP, "CREATE STATISTICS s ON product_id, category_id FROM order_lines",
          "ANALYZE order_lines")
-    _fails(small, "8.2", "independent")
+    fails(small, "8.2", "independent")
 
 
 def test_8_2_changing_the_data_fails(small):
     _sql(small, C.ORDER_LINES_SETUP, "DELETE FROM order_lines WHERE product_id = 1389 AND unit_price <> 7.99",
          "CREATE STATISTICS s (mcv) ON product_id, unit_price FROM order_lines", "ANALYZE order_lines")
-    _fails(small, "8.2", "rows, not the", "set-up cell again")
+    fails(small, "8.2", "rows, not the", "set-up cell again")
 
 
 # ---- 8.3 sargable predicates --------------------------------------------------------------------------
@@ -181,28 +160,28 @@ def test_8_2_changing_the_data_fails(small):
 ])
 def test_8_3_ranges_on_the_bare_column_pass(ch, answer):
     _sql(ch, C.CREATED_AT_INDEX)
-    _passes(ch, "8.3", sql=answer)
+    passes(ch, "8.3", sql=answer)
 
 
 def test_8_3_the_original_query_fails(ch):
     _sql(ch, C.CREATED_AT_INDEX)
-    _fails(ch, "8.3", "inside a function or a cast", "created_at >=", sql=C.SARGABLE_QUERY)
+    fails(ch, "8.3", "inside a function or a cast", "created_at >=", sql=C.SARGABLE_QUERY)
 
 
 def test_8_3_a_cast_fails(ch):
     _sql(ch, C.CREATED_AT_INDEX)
-    _fails(ch, "8.3", "inside a function or a cast",
+    fails(ch, "8.3", "inside a function or a cast",
            sql="SELECT status, count(*) FROM orders WHERE created_at::date = '2025-11-28' GROUP BY status")
 
 
 def test_8_3_a_day_too_long_fails(ch):
     _sql(ch, C.CREATED_AT_INDEX)
-    _fails(ch, "8.3", "exactly 2025-11-28 00:00:00", "BETWEEN includes", sql="SELECT status, count(*) FROM orders WHERE created_at "
+    fails(ch, "8.3", "exactly 2025-11-28 00:00:00", "BETWEEN includes", sql="SELECT status, count(*) FROM orders WHERE created_at "
            "BETWEEN '2025-11-28' AND '2025-11-29' GROUP BY status")
 
 
 def test_8_3_without_the_index_says_create_it(ch):
-    _fails(ch, "8.3", "no index on orders starts with created_at", C.CREATED_AT_INDEX, sql=C.SARGABLE_REFERENCE)
+    fails(ch, "8.3", "no index on orders starts with created_at", C.CREATED_AT_INDEX, sql=C.SARGABLE_REFERENCE)
 
 
 def test_8_3_hard_coded_counts_fail_on_the_second_dataset(small):
@@ -212,7 +191,7 @@ def test_8_3_hard_coded_counts_fail_on_the_second_dataset(small):
         rows = conn.execute(C.SARGABLE_REFERENCE).fetchall()
     values = " UNION ALL ".join(f"(SELECT '{s}'::text, {n}::bigint FROM orders WHERE created_at >= '2025-11-28' "
                                 f"AND created_at < '2025-11-29' LIMIT 1)" for s, n in rows)
-    _fails(ch, "8.3", "second sample dataset", sql=values)
+    fails(ch, "8.3", "second sample dataset", sql=values)
 
 
 # ---- 8.4 join strategies ---------------------------------------------------------------------------------
@@ -221,22 +200,22 @@ def _joins(ch) -> dict:
 
 
 def test_8_4_the_planners_choices_pass(ch):
-    _passes(ch, "8.4", value=_joins(ch))
+    passes(ch, "8.4", value=_joins(ch))
 
 
 def test_8_4_short_spellings_pass(ch):
     short = {"Nested Loop": "nested loop", "Hash Join": "hash", "Merge Join": "MERGE"}
-    _passes(ch, "8.4", value={k: short[v] for k, v in _joins(ch).items()})
+    passes(ch, "8.4", value={k: short[v] for k, v in _joins(ch).items()})
 
 
 def test_8_4_a_wrong_prediction_fails_and_names_it(ch):
     actual = _joins(ch)
     other = "Hash Join" if actual["a"] != "Hash Join" else "Nested Loop"
-    _fails(ch, "8.4", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
+    fails(ch, "8.4", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
 
 
 def test_8_4_an_unknown_kind_fails(ch):
-    _fails(ch, "8.4", "no usable prediction for b", value={"a": "Nested Loop", "b": "fast", "c": "Merge Join"})
+    fails(ch, "8.4", "no usable prediction for b", value={"a": "Nested Loop", "b": "fast", "c": "Merge Join"})
 
 
 # ---- 8.5 keyset pagination --------------------------------------------------------------------------------
@@ -247,18 +226,18 @@ def test_8_4_an_unknown_kind_fails(ch):
 ])
 def test_8_5_a_row_comparison_passes(small, answer):
     _sql(small, C.KEYSET_INDEX)
-    _passes(small, "8.5", sql=answer)
+    passes(small, "8.5", sql=answer)
 
 
 def test_8_5_or_spelled_out_reads_too_many_pages(small):
     _sql(small, C.KEYSET_INDEX)
-    _fails(small, "8.5", "pages to return 20 rows", "row comparison",
+    fails(small, "8.5", "pages to return 20 rows", "row comparison",
            sql="SELECT id, created_at, total_amount FROM orders WHERE created_at > '2025-06-30 12:00:00+00' "
                "OR (created_at = '2025-06-30 12:00:00+00' AND id > 500000) ORDER BY created_at, id LIMIT 20")
 
 
 def test_8_5_without_the_index_fails(ch):
-    _fails(ch, "8.5", "sequential scan", C.KEYSET_INDEX, sql=C.KEYSET_REFERENCE)
+    fails(ch, "8.5", "sequential scan", C.KEYSET_INDEX, sql=C.KEYSET_REFERENCE)
 
 
 def test_8_5_offset_fails_on_the_second_dataset(small):
@@ -267,13 +246,13 @@ def test_8_5_offset_fails_on_the_second_dataset(small):
     with ch.connect() as conn:
         (skip,) = conn.execute("SELECT count(*) FROM orders WHERE (created_at, id) <= ('2025-06-30 12:00:00+00', 500000)"
                                ).fetchone()
-    _fails(ch, "8.5", "second sample dataset", sql=f"SELECT id, created_at, total_amount FROM orders "
+    fails(ch, "8.5", "second sample dataset", sql=f"SELECT id, created_at, total_amount FROM orders "
                                                    f"ORDER BY created_at, id OFFSET {skip} LIMIT 20")
 
 
 def test_8_5_the_wrong_order_fails(ch):
     _sql(ch, C.KEYSET_INDEX)
-    _fails(ch, "8.5", "wrong order", sql=f"SELECT * FROM ({C.KEYSET_REFERENCE}) t ORDER BY id DESC")
+    fails(ch, "8.5", "wrong order", sql=f"SELECT * FROM ({C.KEYSET_REFERENCE}) t ORDER BY id DESC")
 
 
 # ---- 8.6 index-only -------------------------------------------------------------------------------------
@@ -284,22 +263,22 @@ def test_8_5_the_wrong_order_fails(ch):
 ])
 def test_8_6_covering_indexes_pass(ch, ddl, answer):
     _sql(ch, ddl)
-    _passes(ch, "8.6", sql=answer)
+    passes(ch, "8.6", sql=answer)
 
 
 def test_8_6_the_right_counts_without_an_index_fail(ch):
-    _fails(ch, "8.6", "fetched from the table", "(user_id, status)", sql=C.STATUS_COUNT_REFERENCE)
+    fails(ch, "8.6", "fetched from the table", "(user_id, status)", sql=C.STATUS_COUNT_REFERENCE)
 
 
 def test_8_6_select_star_fails(small):
     ch = small
     _sql(ch, "CREATE INDEX ON orders (user_id, status)")
-    _fails(ch, "8.6", "columns", sql=C.STATUS_COUNT_QUERY)
+    fails(ch, "8.6", "columns", sql=C.STATUS_COUNT_QUERY)
 
 
 def test_8_6_counts_of_everybody_fail(ch):
     _sql(ch, "CREATE INDEX ON orders (user_id, status)")
-    _fails(ch, "8.6", "expected", sql="SELECT status, count(*) FROM orders GROUP BY status")
+    fails(ch, "8.6", "expected", sql="SELECT status, count(*) FROM orders GROUP BY status")
 
 
 # ---- 8.7 N+1 in one statement ---------------------------------------------------------------------------
@@ -316,7 +295,7 @@ def test_8_6_counts_of_everybody_fail(ch):
        WHERE u.id IN (SELECT id FROM users ORDER BY id LIMIT 20) ORDER BY u.id""",
 ])
 def test_8_7_one_statement_in_any_shape_passes(ch, answer):
-    _passes(ch, "8.7", sql=answer)
+    passes(ch, "8.7", sql=answer)
 
 
 def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
@@ -325,15 +304,15 @@ def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
                                ORDER BY o.created_at, o.id) AS orders
                FROM (SELECT id, username FROM users ORDER BY id LIMIT 20) u LEFT JOIN orders o ON o.user_id = u.id
                GROUP BY u.id, u.username ORDER BY u.id"""
-    _fails(ch, "8.7", "id is null", "FILTER (WHERE o.id IS NOT NULL)", sql=guide)
+    fails(ch, "8.7", "id is null", "FILTER (WHERE o.id IS NOT NULL)", sql=guide)
 
 
 def test_8_7_orders_in_another_order_fail(ch):
-    _fails(ch, "8.7", "expected", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC"))
+    fails(ch, "8.7", "expected", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC"))
 
 
 def test_8_7_users_in_another_order_fail(ch):
-    _fails(ch, "8.7", "wrong order", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY u.id", "ORDER BY u.username"))
+    fails(ch, "8.7", "wrong order", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY u.id", "ORDER BY u.username"))
 
 
 # ---- 8.8 sorts ------------------------------------------------------------------------------------------
@@ -342,18 +321,18 @@ def _sorts(ch) -> dict:
 
 
 def test_8_8_the_servers_methods_pass(ch):
-    _passes(ch, "8.8", value=_sorts(ch))
+    passes(ch, "8.8", value=_sorts(ch))
 
 
 def test_8_8_other_spellings_pass(ch):
     spelled = {"quicksort": "Quick sort", "top-N heapsort": "Top-N Heapsort", "external merge": "External Merge"}
-    _passes(ch, "8.8", value={k: spelled[v] for k, v in _sorts(ch).items()})
+    passes(ch, "8.8", value={k: spelled[v] for k, v in _sorts(ch).items()})
 
 
 def test_8_8_a_wrong_prediction_fails(ch):
     actual = _sorts(ch)
     other = "external merge" if actual["a"] != "external merge" else "quicksort"
-    _fails(ch, "8.8", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
+    fails(ch, "8.8", "2 of 3 right", f"a: you said {other}", value={**actual, "a": other})
 
 
 def test_8_8_on_small_the_full_sort_spills(small):

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from pgcourse.checks import ch11_maintenance as C
-from pgcourse.checks import run_check
-from pgcourse.magics import save_answer
+from tests.checks.helpers import check_answer, fails, passes
 
 SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "11_maintenance.ipynb"
 
@@ -41,26 +39,6 @@ def _sql(ch, *statements: str) -> None:
                 conn.execute(part)
         conn.execute("SELECT pg_stat_force_next_flush()")
         conn.execute("SELECT 1")  # the flush happens before the server reads this one
-
-
-def _check(ch, exercise: str, *, value=None, sql: str | None = None):
-    if value is not None or sql is not None:
-        save_answer(ch, exercise, value=value, answer_sql=sql)
-    return run_check(exercise, ch)
-
-
-def _passes(ch, exercise: str, **answer) -> None:
-    result = _check(ch, exercise, **answer)
-    assert result.passed, result.line()
-
-
-def _fails(ch, exercise: str, *words: str, **answer):
-    result = _check(ch, exercise, **answer)
-    assert result.status == "failed", result.line()
-    assert result.hint, result.line()
-    for word in words:
-        assert word in result.message + " " + result.hint, result.line()
-    return result
 
 
 # ---- the notebook shows the same SQL the checks use --------------------------------------------------
@@ -88,17 +66,17 @@ def test_the_learner_uses_pg_monitor_and_pg_read_all_stats_without_set_role(ch):
 
 # ---- 11.1 dead tuples brought down ----------------------------------------------------------------
 def test_11_1_without_the_set_up_says_run_it(ch):
-    _fails(ch, "11.1", "no table order_audit", "set-up cell")
+    fails(ch, "11.1", "no table order_audit", "set-up cell")
 
 
 def test_11_1_set_up_only_fails_on_the_dead_tuples(ch):
     _sql(ch, C.AUDIT_SETUP)
-    _fails(ch, "11.1", "10,000 dead tuples", "VACUUM order_audit")
+    fails(ch, "11.1", "10,000 dead tuples", "VACUUM order_audit")
 
 
 def test_11_1_vacuum_without_analyze_fails_on_the_statistics(ch):
     _sql(ch, C.AUDIT_SETUP, "VACUUM order_audit")
-    _fails(ch, "11.1", "statistics were never gathered", "ANALYZE order_audit")
+    fails(ch, "11.1", "statistics were never gathered", "ANALYZE order_audit")
 
 
 @pytest.mark.parametrize("statements", [
@@ -109,53 +87,53 @@ def test_11_1_vacuum_without_analyze_fails_on_the_statistics(ch):
 ])
 def test_11_1_vacuum_and_analyze_in_any_form_pass(ch, statements):
     _sql(ch, C.AUDIT_SETUP, *statements)
-    _passes(ch, "11.1")
+    passes(ch, "11.1")
 
 
 def test_11_1_deleting_rows_fails(ch):
     _sql(ch, C.AUDIT_SETUP, "DELETE FROM order_audit WHERE id > 5000", "VACUUM ANALYZE order_audit")
-    _fails(ch, "11.1", "5,000 live rows", "without deleting rows")
+    fails(ch, "11.1", "5,000 live rows", "without deleting rows")
 
 
 def test_11_1_without_pgstattuple_reads_the_statistics(ch, monkeypatch):
     monkeypatch.setattr(C, "has_extension", lambda name, conn=None: False)
     _sql(ch, C.AUDIT_SETUP)
-    _fails(ch, "11.1", "dead tuples (n_dead_tup)")
+    fails(ch, "11.1", "dead tuples (n_dead_tup)")
     _sql(ch, "VACUUM ANALYZE order_audit")
-    result = _check(ch, "11.1")
+    result = check_answer(ch, "11.1")
     assert result.passed and "n_dead_tup" in result.message, result.line()
 
 
 # ---- 11.2 predict: does VACUUM give the space back? ------------------------------------------------
 @pytest.mark.parametrize("value", [{"a": "same", "b": "smaller"}, {"a": " Same", "b": "SMALLER "}])
 def test_11_2_right_predictions_pass(ch, value):
-    _passes(ch, "11.2", value=value)
+    passes(ch, "11.2", value=value)
 
 
 def test_11_2_a_wrong_prediction_fails_naming_it(ch):
-    _fails(ch, "11.2", "1 of 2 right", "a: you said smaller, the file got same", "end of the file",
+    fails(ch, "11.2", "1 of 2 right", "a: you said smaller, the file got same", "end of the file",
            value={"a": "smaller", "b": "smaller"})
 
 
 def test_11_2_both_wrong_fails(ch):
-    _fails(ch, "11.2", "0 of 2 right", value={"a": "smaller", "b": "same"})
+    fails(ch, "11.2", "0 of 2 right", value={"a": "smaller", "b": "same"})
 
 
 def test_11_2_an_unknown_word_fails(ch):
-    _fails(ch, "11.2", "no usable prediction for b", "same, smaller", value={"a": "same", "b": "bigger"})
+    fails(ch, "11.2", "no usable prediction for b", "same, smaller", value={"a": "same", "b": "bigger"})
 
 
 def test_11_2_not_a_dict_fails(ch):
-    _fails(ch, "11.2", "as a dict", value="smaller")
+    fails(ch, "11.2", "as a dict", value="smaller")
 
 
 def test_11_2_nothing_saved_fails(ch):
-    _fails(ch, "11.2", "no answer saved")
+    fails(ch, "11.2", "no answer saved")
 
 
 def test_11_2_measures_on_a_temporary_table_and_leaves_the_learners_alone(ch):
     _sql(ch, C.SHRINK_SETUP)
-    _passes(ch, "11.2", value={"a": "same", "b": "smaller"})
+    passes(ch, "11.2", value={"a": "same", "b": "smaller"})
     with ch.connect() as conn:
         assert conn.execute("SELECT count(*) FROM shrink_demo").fetchone()[0] == 20000
 
@@ -163,23 +141,23 @@ def test_11_2_measures_on_a_temporary_table_and_leaves_the_learners_alone(ch):
 # ---- 11.3 HOT updates -----------------------------------------------------------------------------
 def test_11_3_set_up_only_fails_naming_the_index(ch):
     _sql(ch, C.COUNTERS_SETUP)
-    _fails(ch, "11.3", "product_counters_last_viewed_at_idx", "no indexed column changes")
+    fails(ch, "11.3", "product_counters_last_viewed_at_idx", "no indexed column changes")
 
 
 def test_11_3_dropping_the_index_only_fails_on_room(ch):
     _sql(ch, C.COUNTERS_SETUP, "DROP INDEX product_counters_last_viewed_at_idx")
-    _fails(ch, "11.3", "no room", "fillfactor 100", "VACUUM FULL")
+    fails(ch, "11.3", "no room", "fillfactor 100", "VACUUM FULL")
 
 
 def test_11_3_fillfactor_without_a_rewrite_fails_on_room(ch):
     _sql(ch, C.COUNTERS_SETUP, "DROP INDEX product_counters_last_viewed_at_idx",
          "ALTER TABLE product_counters SET (fillfactor = 90)")
-    _fails(ch, "11.3", "no room", "fillfactor 90", "rewrite the table")
+    fails(ch, "11.3", "no room", "fillfactor 90", "rewrite the table")
 
 
 def test_11_3_fillfactor_with_the_index_kept_fails_naming_it(ch):
     _sql(ch, C.COUNTERS_SETUP, "ALTER TABLE product_counters SET (fillfactor = 80)", "VACUUM FULL product_counters")
-    _fails(ch, "11.3", "product_counters_last_viewed_at_idx")
+    fails(ch, "11.3", "product_counters_last_viewed_at_idx")
 
 
 @pytest.mark.parametrize("statements", [
@@ -192,24 +170,24 @@ def test_11_3_fillfactor_with_the_index_kept_fails_naming_it(ch):
 ])
 def test_11_3_room_and_no_blocking_index_pass(ch, statements):
     _sql(ch, C.COUNTERS_SETUP, *statements)
-    _passes(ch, "11.3")
+    passes(ch, "11.3")
 
 
 def test_11_3_dropping_the_primary_key_fails(ch):
     _sql(ch, C.COUNTERS_SETUP, "DROP INDEX product_counters_last_viewed_at_idx",
          "ALTER TABLE product_counters DROP CONSTRAINT product_counters_pkey",
          "ALTER TABLE product_counters SET (fillfactor = 90)", "VACUUM FULL product_counters")
-    _fails(ch, "11.3", "no primary key or unique index on product_id")
+    fails(ch, "11.3", "no primary key or unique index on product_id")
 
 
 def test_11_3_deleting_counters_fails(ch):
     _sql(ch, C.COUNTERS_SETUP, "DELETE FROM product_counters WHERE product_id % 2 = 1")
-    _fails(ch, "11.3", "50,000 rows", "without deleting counters")
+    fails(ch, "11.3", "50,000 rows", "without deleting counters")
 
 
 def test_11_3_the_check_leaves_the_counters_unchanged(ch):
     _sql(ch, C.COUNTERS_SETUP)
-    _check(ch, "11.3")
+    check_answer(ch, "11.3")
     with ch.connect() as conn:
         assert conn.execute("SELECT sum(views) FROM product_counters").fetchone()[0] == 0
 
@@ -217,7 +195,7 @@ def test_11_3_the_check_leaves_the_counters_unchanged(ch):
 # ---- 11.4 per-table autovacuum --------------------------------------------------------------------
 def test_11_4_set_up_only_fails_with_the_server_defaults(ch):
     _sql(ch, C.COUNTERS_SETUP)
-    _fails(ch, "11.4", "after 20,050 dead rows", "autovacuum_vacuum_scale_factor")
+    fails(ch, "11.4", "after 20,050 dead rows", "autovacuum_vacuum_scale_factor")
 
 
 @pytest.mark.parametrize("options", [
@@ -230,31 +208,31 @@ def test_11_4_set_up_only_fails_with_the_server_defaults(ch):
 ])
 def test_11_4_triggers_in_range_at_both_sizes_pass(ch, options):
     _sql(ch, C.COUNTERS_SETUP, f"ALTER TABLE product_counters SET ({options})")
-    _passes(ch, "11.4")
+    passes(ch, "11.4")
 
 
 def test_11_4_a_scale_factor_that_grows_with_the_table_fails_at_the_larger_size(ch):
     _sql(ch, C.COUNTERS_SETUP, "ALTER TABLE product_counters SET (autovacuum_vacuum_scale_factor = 0.01, "
          "autovacuum_vacuum_threshold = 500, autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000)")
-    _fails(ch, "11.4", "at 1,000,000 rows", "after 10,500 dead rows")
+    fails(ch, "11.4", "at 1,000,000 rows", "after 10,500 dead rows")
 
 
 def test_11_4_vacuum_only_fails_on_analyze(ch):
     _sql(ch, C.COUNTERS_SETUP,
          "ALTER TABLE product_counters SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000)")
-    _fails(ch, "11.4", "analyze product_counters after 10,050 changed rows")
+    fails(ch, "11.4", "analyze product_counters after 10,050 changed rows")
 
 
 def test_11_4_a_threshold_too_low_fails(ch):
     _sql(ch, C.COUNTERS_SETUP, "ALTER TABLE product_counters SET (autovacuum_vacuum_scale_factor = 0, "
          "autovacuum_vacuum_threshold = 50, autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 50)")
-    _fails(ch, "11.4", "after 50 dead rows")
+    fails(ch, "11.4", "after 50 dead rows")
 
 
 def test_11_4_autovacuum_switched_off_fails(ch):
     _sql(ch, C.COUNTERS_SETUP, "ALTER TABLE product_counters SET (autovacuum_enabled = false, "
          "autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000)")
-    _fails(ch, "11.4", "switched off for product_counters", "RESET (autovacuum_enabled)")
+    fails(ch, "11.4", "switched off for product_counters", "RESET (autovacuum_enabled)")
 
 
 def test_11_4_trigger_formula():
@@ -283,44 +261,44 @@ ORDER BY xact_start"""
        WHERE d.datname = current_database() AND a.state = 'idle in transaction' ORDER BY a.xact_start ASC""",
 ])
 def test_11_5_right_queries_pass(ch, answer):
-    _passes(ch, "11.5", sql=answer)
+    passes(ch, "11.5", sql=answer)
 
 
 def test_11_5_the_guides_activity_query_fails(ch):
-    _fails(ch, "11.5", "the session running your query", sql="""SELECT pid, usename, application_name, client_addr,
+    fails(ch, "11.5", "the session running your query", sql="""SELECT pid, usename, application_name, client_addr,
         state, query, query_start, state_change FROM pg_stat_activity WHERE state != 'idle' ORDER BY query_start""")
 
 
 def test_11_5_every_database_fails(ch):
-    _fails(ch, "11.5", "a session of another database", "current_database()",
+    fails(ch, "11.5", "a session of another database", "current_database()",
            sql=SOLUTION_11_5.replace("datname = current_database() AND ", ""))
 
 
 def test_11_5_not_active_lists_idle_sessions_and_fails(ch):
-    _fails(ch, "11.5", "an idle session", sql=SOLUTION_11_5.replace(
+    fails(ch, "11.5", "an idle session", sql=SOLUTION_11_5.replace(
         "state IN ('idle in transaction', 'idle in transaction (aborted)')", "state <> 'active'"))
 
 
 def test_11_5_newest_first_fails(ch):
-    _fails(ch, "11.5", "not listed first", "ORDER BY xact_start",
+    fails(ch, "11.5", "not listed first", "ORDER BY xact_start",
            sql=SOLUTION_11_5.replace("ORDER BY xact_start", "ORDER BY xact_start DESC"))
 
 
 def test_11_5_without_the_duration_fails(ch):
-    _fails(ch, "11.5", "how long the transaction has been open", "now() - xact_start",
+    fails(ch, "11.5", "how long the transaction has been open", "now() - xact_start",
            sql=SOLUTION_11_5.replace("now() - xact_start AS open_for", "xact_start"))
 
 
 def test_11_5_without_the_last_query_fails(ch):
-    _fails(ch, "11.5", "last query", sql=SOLUTION_11_5.replace(", state, query", ", state"))
+    fails(ch, "11.5", "last query", sql=SOLUTION_11_5.replace(", state, query", ", state"))
 
 
 def test_11_5_without_the_pid_fails(ch):
-    _fails(ch, "11.5", "does not list the first and second", sql=SOLUTION_11_5.replace("SELECT pid,", "SELECT"))
+    fails(ch, "11.5", "does not list the first and second", sql=SOLUTION_11_5.replace("SELECT pid,", "SELECT"))
 
 
 def test_11_5_nothing_saved_fails(ch):
-    _fails(ch, "11.5", "no answer saved")
+    fails(ch, "11.5", "no answer saved")
 
 
 # ---- 11.6 end the forgotten transaction, then clean up ---------------------------------------------
@@ -340,22 +318,22 @@ TERMINATE = ("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
 
 
 def test_11_6_without_the_set_up_says_run_it(ch):
-    _fails(ch, "11.6", "no table stuck_cleanup", "set-up cell")
+    fails(ch, "11.6", "no table stuck_cleanup", "set-up cell")
 
 
 def test_11_6_set_up_fails_naming_the_open_transaction(ch, stuck):
-    _fails(ch, "11.6", "still idle in a transaction", "UPDATE job_queue", "pg_terminate_backend")
+    fails(ch, "11.6", "still idle in a transaction", "UPDATE job_queue", "pg_terminate_backend")
 
 
 def test_11_6_cancel_does_not_end_it(ch, stuck):
     _sql(ch, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
              "WHERE datname = current_database() AND state = 'idle in transaction'", "VACUUM stuck_cleanup")
-    _fails(ch, "11.6", "still idle in a transaction", "pg_cancel_backend stops a running query only")
+    fails(ch, "11.6", "still idle in a transaction", "pg_cancel_backend stops a running query only")
 
 
 def test_11_6_ended_but_not_vacuumed_fails(ch, stuck):
     _sql(ch, TERMINATE)
-    _fails(ch, "11.6", "still has 5,000 dead tuples", "VACUUM stuck_cleanup")
+    fails(ch, "11.6", "still has 5,000 dead tuples", "VACUUM stuck_cleanup")
 
 
 @pytest.mark.parametrize("ending", ["terminate", "the worker rolls back"])
@@ -365,12 +343,12 @@ def test_11_6_ended_then_vacuumed_passes(ch, stuck, ending):
     else:
         stuck.rollback()
     _sql(ch, "VACUUM stuck_cleanup")
-    _passes(ch, "11.6")
+    passes(ch, "11.6")
 
 
 def test_11_6_deleting_the_rest_fails(ch, stuck):
     _sql(ch, TERMINATE, "DELETE FROM stuck_cleanup", "VACUUM stuck_cleanup")
-    _fails(ch, "11.6", "0 live rows")
+    fails(ch, "11.6", "0 live rows")
 
 
 # ---- 11.7 unused indexes you may drop -------------------------------------------------------------
@@ -403,43 +381,43 @@ def used_index(ch):
        WHERE coalesce(s.idx_scan, 0) = 0 AND NOT (x.indisunique OR x.indisprimary OR x.indisexclusion)""",
 ])
 def test_11_7_right_queries_pass(ch, used_index, answer):
-    _passes(ch, "11.7", sql=answer)
+    passes(ch, "11.7", sql=answer)
 
 
 def test_11_7_the_guides_column_names_fail(ch):
-    _fails(ch, "11.7", 'column "tablename" does not exist', sql="""SELECT schemaname, tablename, indexname, idx_scan
+    fails(ch, "11.7", 'column "tablename" does not exist', sql="""SELECT schemaname, tablename, indexname, idx_scan
         FROM pg_stat_user_indexes WHERE idx_scan = 0""")
 
 
 def test_11_7_unique_indexes_listed_fail(ch):
-    _fails(ch, "11.7", "pgcourse_probe_pkey, the primary key", "indisunique", sql="""SELECT relname, indexrelname,
+    fails(ch, "11.7", "pgcourse_probe_pkey, the primary key", "indisunique", sql="""SELECT relname, indexrelname,
         pg_relation_size(indexrelid) FROM pg_stat_user_indexes WHERE idx_scan = 0""")
 
 
 def test_11_7_leaving_out_constraints_only_misses_unique_indexes(ch):
-    _fails(ch, "11.7", "pgcourse_probe_code_key, a UNIQUE index", sql="""SELECT s.relname, s.indexrelname,
+    fails(ch, "11.7", "pgcourse_probe_code_key, a UNIQUE index", sql="""SELECT s.relname, s.indexrelname,
         pg_relation_size(s.indexrelid) FROM pg_stat_user_indexes s WHERE s.idx_scan = 0
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = s.indexrelid)
         AND s.indexrelname NOT LIKE '%no_overlap'""")
 
 
 def test_11_7_exclusion_indexes_listed_fail(ch):
-    _fails(ch, "11.7", "pgcourse_probe_no_overlap, the index of an exclusion constraint", "indisexclusion",
+    fails(ch, "11.7", "pgcourse_probe_no_overlap, the index of an exclusion constraint", "indisexclusion",
            sql=SOLUTION_11_7.replace(" AND NOT i.indisexclusion", ""))
 
 
 def test_11_7_used_indexes_listed_fail(ch, used_index):
-    _fails(ch, "11.7", "orders_status_idx", sql=SOLUTION_11_7.replace("s.idx_scan = 0 AND ", ""))
+    fails(ch, "11.7", "orders_status_idx", sql=SOLUTION_11_7.replace("s.idx_scan = 0 AND ", ""))
 
 
 def test_11_7_pretty_sizes_fail(ch):
-    _fails(ch, "11.7", "in bytes",
+    fails(ch, "11.7", "in bytes",
            sql=SOLUTION_11_7.replace("pg_relation_size(s.indexrelid) AS size_bytes",
                                      "pg_size_pretty(pg_relation_size(s.indexrelid))"))
 
 
 def test_11_7_a_missing_column_fails(ch):
-    _fails(ch, "11.7", "returns 2 columns; expected 3",
+    fails(ch, "11.7", "returns 2 columns; expected 3",
            sql=SOLUTION_11_7.replace(", pg_relation_size(s.indexrelid) AS size_bytes", ""))
 
 
@@ -478,33 +456,33 @@ def mixed(make_chapter):
                    THEN heap_blks_hit::float8 / (heap_blks_hit + heap_blks_read) END FROM pg_statio_user_tables""",
 ])
 def test_11_8_right_queries_pass(ch, read_twice, answer):
-    _passes(ch, "11.8", sql=answer)
+    passes(ch, "11.8", sql=answer)
 
 
 def test_11_8_the_guides_division_fails_on_a_table_never_read(ch, read_twice):
-    _fails(ch, "11.8", "division by zero", "nullif", sql="""SELECT relname, heap_blks_hit, heap_blks_read,
+    fails(ch, "11.8", "division by zero", "nullif", sql="""SELECT relname, heap_blks_hit, heap_blks_read,
         heap_blks_hit::numeric / (heap_blks_hit + heap_blks_read) FROM pg_statio_user_tables""")
 
 
 def test_11_8_integer_division_fails(mixed):
-    _fails(mixed, "11.8", "for users your ratio is 0.0000", "integer division",
+    fails(mixed, "11.8", "for users your ratio is 0.0000", "integer division",
            sql=SOLUTION_11_8.replace("heap_blks_hit::numeric /", "heap_blks_hit /"))
 
 
 def test_11_8_a_percentage_fails(ch, read_twice):
-    _fails(ch, "11.8", "not a percentage", sql=SOLUTION_11_8.replace("heap_blks_hit::numeric /", "100 * heap_blks_hit::numeric /"))
+    fails(ch, "11.8", "not a percentage", sql=SOLUTION_11_8.replace("heap_blks_hit::numeric /", "100 * heap_blks_hit::numeric /"))
 
 
 def test_11_8_zero_instead_of_null_fails(ch, read_twice):
-    _fails(ch, "11.8", "expected NULL", sql=SOLUTION_11_8.replace(
+    fails(ch, "11.8", "expected NULL", sql=SOLUTION_11_8.replace(
         "heap_blks_hit::numeric / nullif(heap_blks_hit + heap_blks_read, 0)",
         "coalesce(heap_blks_hit::numeric / nullif(heap_blks_hit + heap_blks_read, 0), 0)"))
 
 
 def test_11_8_hits_and_reads_swapped_fail(ch, read_twice):
-    _fails(ch, "11.8", "pg_statio_user_tables", sql="""SELECT relname, heap_blks_read, heap_blks_hit,
+    fails(ch, "11.8", "pg_statio_user_tables", sql="""SELECT relname, heap_blks_read, heap_blks_hit,
         heap_blks_hit::numeric / nullif(heap_blks_hit + heap_blks_read, 0) FROM pg_statio_user_tables""")
 
 
 def test_11_8_three_columns_fail(ch):
-    _fails(ch, "11.8", "returns 3 columns; expected 4", sql="SELECT relname, heap_blks_hit, heap_blks_read FROM pg_statio_user_tables")
+    fails(ch, "11.8", "returns 3 columns; expected 4", sql="SELECT relname, heap_blks_hit, heap_blks_read FROM pg_statio_user_tables")
