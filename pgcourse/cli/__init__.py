@@ -18,7 +18,7 @@ import psycopg
 from ..errors import ConfigError, InputError, PgcourseError, split_message
 
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
-COMMAND_MODULES = ["server", "datasets", "course", "grading", "site"]
+COMMAND_MODULES = ["server", "datasets", "course", "grading", "site", "workshop"]
 #: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
 DEBUG_ENV = "PGCOURSE_DEBUG"
 
