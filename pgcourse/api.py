@@ -13,6 +13,13 @@ def check(exercise_id: str) -> None:
     from . import progress
 
     chapter = current_chapter()
+    if chapter.workshop:  # the broker runs the check (it holds the administrator) and records it for the board
+        from .workshop import client
+
+        result = client.check(chapter.info, exercise_id)
+        print(result.line())
+        progress.record(chapter.info, result)
+        return
     if chapter.graded:
         print(f"{exercise_id}: checked by the grader after the run")
         return

@@ -8,10 +8,14 @@ cell of every notebook.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import os
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +49,25 @@ ANSWERS_SCHEMA = "pgcourse"
 LEARNER_ENV = "PGCOURSE_LEARNER"
 
 _LEARNER_NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
+#: The learner a workshop broker's thread works for (see :func:`as_learner`); wins over ``PGCOURSE_LEARNER``.
+_learner_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("pgcourse_learner", default=None)
+
+
+@contextlib.contextmanager
+def as_learner(name: str) -> Iterator[str]:
+    """Within this block (this thread only) the learner is ``name``: the workshop broker serves many at once."""
+    if not _LEARNER_NAME.fullmatch(name):
+        raise ChapterError(f"{name!r} is not a usable learner name (1-20 lowercase letters, digits or _, a letter first)")
+    token = _learner_override.set(name)
+    try:
+        yield name
+    finally:
+        _learner_override.reset(token)
 
 
 def learner_name() -> str | None:
     """``PGCOURSE_LEARNER`` (validated: it becomes part of database and role names), or None."""
-    name = os.environ.get(LEARNER_ENV, "").strip()
+    name = _learner_override.get() or os.environ.get(LEARNER_ENV, "").strip()
     if not name:
         return None
     if not _LEARNER_NAME.fullmatch(name):
@@ -86,13 +104,15 @@ def learner_password(server: pg.Server, role: str) -> str:
 #: The read-only role checks read a chapter database as: a learner's function met in a view, an index
 #: predicate or a trigger then runs with no more than read rights, never as the administrator.
 CHECKER_ROLE = "pgcourse_checker"
+#: One ALTER ROLE of the checker at a time per process (concurrent ones fail: "tuple concurrently updated").
+_checker_lock = threading.Lock()
 
 
 def ensure_checker_role(server: pg.Server) -> str | None:
     """Create (once) the checks' read-only login role; None where the administrator cannot grant it what it needs."""
     ident = sql.Identifier(CHECKER_ROLE)
     try:
-        with server.connect() as conn:
+        with _checker_lock, server.connect() as conn:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [CHECKER_ROLE]).fetchone() is None:
                 try:
                     conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(ident))
@@ -307,6 +327,10 @@ def reset(ref: str | int, *, server: pg.Server | None = None, size: str | None =
 
     info = chapters.get(ref)
     close_all()  # this process's live sessions: reported, rolled back, closed before their database goes
+    if server is None and _in_workshop():  # a workshop learner: the broker resets it
+        from .workshop import client
+
+        return client.reset(info.number)["database"]
     server = server or pg.current()
     dbname = database_for(info)
     if database_exists(server, dbname):
@@ -369,6 +393,8 @@ class Chapter:
     role: str = ""
     #: the learner's password (derived from the administrator's unless given, as in a grade run)
     password: str = field(default="", repr=False)
+    #: a workshop learner's URL, given by the broker (there is no administrator in the kernel then)
+    given_url: str = field(default="", repr=False)
     _learner_conn: psycopg.Connection | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -380,8 +406,15 @@ class Chapter:
         return isinstance(self.server, _NoAdministrator)
 
     @property
+    def workshop(self) -> bool:
+        """True in a workshop learner's kernel: the broker opens, resets and checks (see :mod:`pgcourse.workshop`)."""
+        return bool(self.given_url)
+
+    @property
     def url(self) -> str:
         """The learner's URL (what the %sql magic uses)."""
+        if self.given_url:
+            return self.given_url
         if self.graded:
             return os.environ[CHAPTER_URL_ENV]
         return learner_url(self.server, self.info, self.database, self.role, self.password or None)
@@ -485,8 +518,13 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
 
     info = chapters.get(ref)
     close_all()  # the first cell run again: the live sessions of the earlier run are reported and closed
-    if os.environ.get(CHAPTER_URL_ENV):
-        chapter = _graded_chapter(info)
+    if os.environ.get(CHAPTER_URL_ENV) or _in_workshop():
+        if os.environ.get(CHAPTER_URL_ENV):
+            chapter = _graded_chapter(info)
+        else:
+            from .workshop import client
+
+            chapter = client.open_chapter(info, reset=reset_db)
         if magic:
             from .magics import connect_sql_magic
 
@@ -514,6 +552,13 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
     _current = chapter
     print(chapter.banner())
     return chapter
+
+
+def _in_workshop() -> bool:
+    """A workshop learner's kernel: the broker's URL and a token, and no administrator (see :mod:`pgcourse.workshop`)."""
+    from .workshop.client import enabled
+
+    return enabled()
 
 
 def _graded_chapter(info: ChapterInfo) -> Chapter:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,15 +89,19 @@ def _opened() -> dict[str, float]:
         return {}
 
 
+_touch_lock = threading.Lock()
+
+
 def touch(dbname: str) -> None:
     """Remember that ``dbname`` was opened now (the least recently opened are parked first)."""
-    opened = _opened()
-    opened[dbname] = time.time()
-    path = _opened_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(opened, indent=1, sort_keys=True))
-    tmp.replace(path)
+    with _touch_lock:  # the workshop broker opens chapters from many threads
+        opened = _opened()
+        opened[dbname] = time.time()
+        path = _opened_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(opened, indent=1, sort_keys=True))
+        tmp.replace(path)
 
 
 # -- parking --------------------------------------------------------------------------------------
