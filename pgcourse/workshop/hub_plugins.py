@@ -14,7 +14,7 @@ from pathlib import Path
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from tornado import web
-from traitlets import Dict, Unicode
+from traitlets import Dict, HasTraits, Unicode
 
 from . import hub
 
@@ -30,7 +30,7 @@ class RosterPasswordAuthenticator(SharedPasswordAuthenticator):
         return username in names
 
 
-class _LearnerServer:
+class _LearnerServer(HasTraits):
     """What every learner's server gets, whichever spawner: a prepared home, the broker and its token, and
     an environment scrubbed of everything of the administrator (``hub.ADMIN_VARIABLES``)."""
 
