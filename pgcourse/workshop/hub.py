@@ -26,6 +26,7 @@ from pathlib import Path
 from .. import server as pg
 from .. import workspace
 from ..errors import ConfigError, InputError, PgcourseError
+from .roster import _write_private
 
 #: The proxy JupyterHub puts in front of itself, from npm (Node 20 or newer), pinned like the Python packages.
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
@@ -45,43 +46,18 @@ ADMIN_VARIABLES = ("PGCOURSE_DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVI
 HOME_MODE = 0o700
 
 
-def write_private(path: Path, text: str) -> Path:
-    """Write a file only its owner can read (mode 0600 from the start, never briefly readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
-
-
 @dataclass
 class HubState:
     """The hub's files in the workshop folder: settings and secrets (0600), runtime folder, log."""
 
     folder: Path
 
-    @property
-    def settings_file(self) -> Path:
-        return self.folder / "hub.json"
-
-    @property
-    def admin_url_file(self) -> Path:
-        return self.folder / "admin-url"
-
-    @property
-    def runtime(self) -> Path:
-        return self.folder / "hub"
-
-    @property
-    def log(self) -> Path:
-        return self.runtime / "hub.log"
-
-    @property
-    def homes(self) -> Path:
-        """Learners' homes without root (SimpleLocalProcessSpawner): one folder each, one Unix user for all."""
-        return self.folder / "homes"
+    def __post_init__(self) -> None:
+        self.settings_file = self.folder / "hub.json"  # ports, passwords, the status token, the hub's pid
+        self.admin_url_file = self.folder / "admin-url"  # the administrator's URL: for the broker service only
+        self.runtime = self.folder / "hub"  # JupyterHub's database, cookie secret, proxy pid
+        self.log = self.runtime / "hub.log"
+        self.homes = self.folder / "homes"  # learners' homes without root (one shared Unix user)
 
     def settings(self) -> dict:
         try:
@@ -90,7 +66,7 @@ class HubState:
             return {}
 
     def save(self, settings: dict) -> None:
-        write_private(self.settings_file, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        _write_private(self.settings_file, json.dumps(settings, indent=2, sort_keys=True) + "\n")
 
     def admin_url(self) -> str:
         return self.admin_url_file.read_text().strip()
@@ -307,7 +283,7 @@ def start(*, port: int = DEFAULT_PORT, ip: str = "", admin: str = DEFAULT_ADMIN,
     from ..lab import _seed
 
     _seed(server, size)  # chapters are cloned from the dataset when learners open them
-    write_private(st.admin_url_file, server.url + "\n")
+    _write_private(st.admin_url_file, server.url + "\n")
     names = roster_names(server.url)
     if admin in names:
         raise InputError(f"the instructor's login {admin!r} is also a learner's name; what to do: choose another "
@@ -376,9 +352,32 @@ def stop(timeout: float = 60) -> bool:
     except psutil.TimeoutExpired:
         proc.kill()
     settings = st.settings()
+    for leftover in _leftovers(settings):  # none after a clean shutdown; a killed hub leaves its children
+        leftover.kill()
     settings.pop("pid", None)
     st.save(settings)
     return True
+
+
+def _leftovers(settings: dict) -> list:
+    """Processes this hub started that still run: its proxy, its services, learners' servers and kernels.
+
+    Recognised by what the hub put in their environment (its own API address), so no other hub's are touched.
+    """
+    import psutil
+
+    mark = f"http://127.0.0.1:{settings.get('hub_port')}/hub/api"
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+        if env.get("JUPYTERHUB_API_URL") == mark or (
+                env.get("CONFIGPROXY_AUTH_TOKEN") and f"--api-port {settings.get('proxy_api_port')}"
+                in " ".join(proc.cmdline())):
+            found.append(proc)
+    return found
 
 
 def running_servers(settings: dict) -> dict[str, bool] | None:

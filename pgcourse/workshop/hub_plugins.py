@@ -7,7 +7,6 @@ Imported only inside the hub process (it needs ``jupyterhub``); the lifecycle is
 from __future__ import annotations
 
 import asyncio
-import os
 import pwd
 from pathlib import Path
 

@@ -146,14 +146,14 @@ class Kernel:
         ws_url = self.base.replace("http://", "ws://") + f"/kernels/{self.id}/channels?session_id={self.session}"
         self.ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=180)
 
-    def run(self, code: str, timeout: float = 180) -> tuple[str, list[str]]:
+    def run(self, code: str, timeout: float = 180, store_history: bool = True) -> tuple[str, list[str]]:
         """Execute code; return what it printed and its errors (``ename: evalue``)."""
         msg_id = uuid.uuid4().hex
         self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "username": "test", "session": self.session, "msg_type": "execute_request",
                        "version": "5.3"},
             "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "content": {"code": code, "silent": False, "store_history": store_history, "user_expressions": {},
                         "allow_stdin": False, "stop_on_error": True},
         }))
         out, errors = [], []
