@@ -31,6 +31,7 @@ from .roster import _write_private
 #: The proxy JupyterHub puts in front of itself, from npm (Node 20 or newer), pinned like the Python packages.
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 PROXY_COMMAND = "configurable-http-proxy"
+PROXY_NODE_MAJOR = 20
 #: Unix user of learner NAME when the hub runs as root (The Littlest JupyterHub's convention).
 UNIX_PREFIX = "jupyter-"
 #: The hub-managed service that is the broker (its pages: /services/pgcourse/...).
@@ -95,10 +96,14 @@ def install_proxy(folder: Path) -> Path:
     found = proxy_command(folder)
     if found:
         return found
-    npm = shutil.which("npm")
-    if not npm:
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if not npm or not node:
         raise ConfigError("JupyterHub's proxy needs Node.js 20+ and npm, which are not installed; what to do: "
-                          "install them (Debian/Ubuntu: `apt-get install -y nodejs npm`) and run the command again")
+                          "install them (Debian 13: `apt-get install -y nodejs npm`) and run the command again")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    if int(version.lstrip("v").split(".")[0] or 0) < PROXY_NODE_MAJOR:
+        raise ConfigError(f"{PROXY_PACKAGE} needs Node.js {PROXY_NODE_MAJOR}+, this machine has {version}; what to "
+                          f"do: install Node.js {PROXY_NODE_MAJOR} or newer (docs/workshop.md) and run the command again")
     print(f"pgcourse: installing {PROXY_PACKAGE} with npm into {folder / 'proxy'} (once) ...", flush=True)
     done = subprocess.run([npm, "install", "--prefix", str(folder / "proxy"), "--no-audit", "--no-fund",
                            "--loglevel=error", PROXY_PACKAGE], capture_output=True, text=True, timeout=600)
