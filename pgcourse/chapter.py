@@ -40,6 +40,8 @@ NOTEBOOK_ENV = "PGCOURSE_NOTEBOOK"
 
 NO_ADMIN = ("there is no administrator connection in a graded notebook: the grader runs the checks itself.\n"
             "  what to do: use ch.conn(), ch.query(), ch.df() or %sql (your learner role) instead.")
+NO_ADMIN_WORKSHOP = ("there is no administrator connection in a workshop: the broker opens, resets and checks.\n"
+                     "  what to do: use ch.conn(), ch.query(), ch.df() or %sql (your learner role) instead.")
 
 #: Schema in every chapter database where saved answers live (written by the learner, read by checks).
 ANSWERS_SCHEMA = "pgcourse"
@@ -422,7 +424,7 @@ class Chapter:
     def admin(self) -> psycopg.Connection:
         """A new superuser connection to the chapter database (set-up outside notebooks only)."""
         if self.graded:
-            raise ChapterError(NO_ADMIN)
+            raise ChapterError(NO_ADMIN_WORKSHOP if self.workshop else NO_ADMIN)
         return self.server.connect(self.database)
 
     def reader(self, dbname: str | None = None) -> psycopg.Connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 
 from .. import server as pg
@@ -102,8 +103,14 @@ def cmd_url(args) -> int:
 
 
 def cmd_psql(args) -> int:
-    server = pg.current()
+    from ..workshop import client
+
     psql = pg.client_bin_dir() / "psql"
+    if client.enabled():  # a workshop learner: their own chapter database, as their learner role
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG") or k.startswith("PGCOURSE")}
+        env.update(client.psql_env(args.args))
+        return subprocess.call([str(psql), *args.args], env=env)
+    server = pg.current()
     return subprocess.call([str(psql), *args.args], env=server.client_env())
 
 

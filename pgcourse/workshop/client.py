@@ -77,3 +77,32 @@ def check(info: ChapterInfo, exercise_id: str):
     data = call("POST", "/check", {"chapter": info.number, "exercise": exercise_id})
     fields = set(CheckResult.__dataclass_fields__)
     return CheckResult(**{k: v for k, v in data.items() if k in fields})
+
+
+def psql_env(args: list[str]) -> dict[str, str]:
+    """libpq variables for ``pgcourse psql`` in a workshop: the learner's own chapter database named by ``-d``.
+
+    The chapter is read from the name (``..._ch04_...``); the broker gives this learner's URL for it.
+    """
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    from ..chapter import scratch_name
+
+    wanted = ""
+    for i, arg in enumerate(args):
+        if arg in ("-d", "--dbname") and i + 1 < len(args):
+            wanted = args[i + 1]
+        elif arg.startswith("--dbname="):
+            wanted = arg.split("=", 1)[1]
+    found = re.search(r"(?:^|_)ch(\d\d)_", wanted)
+    if not found:
+        raise ChapterError(f"in a workshop, `pgcourse psql` opens one of your chapter databases; {wanted!r} is not one.\n"
+                           "  what to do: pass -d with your chapter's database (ch.database in the notebook).")
+    opened = call("POST", "/open", {"chapter": found.group(1)})
+    parts = urlsplit(opened["url"])
+    database = opened["database"]
+    if wanted == scratch_name(database):
+        database = wanted
+    return {"PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432),
+            "PGUSER": unquote(parts.username or ""), "PGPASSWORD": unquote(parts.password or ""), "PGDATABASE": database}
