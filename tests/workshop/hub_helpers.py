@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import _restore_public_connect
+
 PGCOURSE = [sys.executable, "-m", "pgcourse"]
 PASSWORD = "class-password-2026"
 
@@ -110,7 +112,9 @@ def running_hub(server, folder: Path, learners: tuple[str, ...]) -> Iterator[Hub
     datasets.ensure(server, "tiny")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
     env.update(PGCOURSE_DATABASE_URL=server.url, PGCOURSE_HOME=str(folder / "home"), PGCOURSE_DATASET_SIZE="tiny")
-    env.pop("PGCOURSE_WORKSHOP_DIR", None)
+    for key in ("PGCOURSE_WORKSHOP_DIR", "PGCOURSE_LEARNER", "PGCOURSE_CHAPTER_DB", "PGCOURSE_WORKSHOP_URL",
+                "PGCOURSE_WORKSHOP_TOKEN"):
+        env.pop(key, None)
     for name in learners:
         remove_unix_user(name)  # a previous run's, if it was killed
     port = os_free_port()
@@ -128,6 +132,7 @@ def running_hub(server, folder: Path, learners: tuple[str, ...]) -> Iterator[Hub
         subprocess.run([*PGCOURSE, "workshop", "remove", *learners], env=env, capture_output=True, timeout=300)
         for name in learners:
             remove_unix_user(name)
+        _restore_public_connect(server)  # `workshop add` took CONNECT on shared databases; other tests share the server
 
 
 class Kernel:
