@@ -103,6 +103,12 @@ def learner_password(server: pg.Server, role: str) -> str:
     return hmac.new(secret, role.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def password_verifier(conn: psycopg.Connection, role: str, password: str) -> sql.Literal:
+    """A password as the SCRAM verifier libpq computes here: the plain text never reaches the server, so it is
+    not in pg_stat_statements or pg_stat_activity, which a role with pg_read_all_stats (chapter 11's) can read."""
+    return sql.Literal(conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode())
+
+
 #: The read-only role checks read a chapter database as: a learner's function met in a view, an index
 #: predicate or a trigger then runs with no more than read rights, never as the administrator.
 CHECKER_ROLE = "pgcourse_checker"
@@ -121,12 +127,17 @@ def ensure_checker_role(server: pg.Server) -> str | None:
                 except psycopg.errors.DuplicateObject:
                     pass  # made meanwhile by another grader
             conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {}").format(
-                ident, sql.Literal(learner_password(server, CHECKER_ROLE))))
+                ident, password_verifier(conn, CHECKER_ROLE, learner_password(server, CHECKER_ROLE))))
             conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
             conn.execute(sql.SQL("GRANT pg_read_all_data, pg_read_all_stats TO {}").format(ident))
     except psycopg.Error:
         return None
     return CHECKER_ROLE
+
+
+#: Built-in roles a chapter grants that a workshop learner does not get: they act on the whole cluster
+#: (pg_signal_backend would let one learner end every other learner's sessions; their own they may end anyway).
+WORKSHOP_WITHHELD = frozenset({"pg_signal_backend"})
 
 
 def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None = None, password: str | None = None) -> str:
@@ -138,10 +149,14 @@ def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None =
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOINHERIT").format(ident))
         attributes = sql.SQL(" ".join(info.role_attributes))  # fixed keywords from chapters.py
-        conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {} {}").format(ident, sql.Literal(password), attributes))
+        conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {} {}").format(
+            ident, password_verifier(conn, role, password), attributes))
         conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(info.statement_timeout)))
         conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(ident))
         for granted in info.granted_roles:
+            if granted in WORKSHOP_WITHHELD and _learner_override.get():  # a workshop broker's learner
+                conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(granted), ident))
+                continue
             # WITH INHERIT TRUE: the role is NOINHERIT, and a built-in role such as pg_monitor is granted for its privileges
             conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE").format(sql.Identifier(granted), ident))
     return role

@@ -256,7 +256,15 @@ def serve(server: pg.Server, host: str = "127.0.0.1", port: int = DEFAULT_PORT, 
 
 def run(host: str, port: int, size: str | None = None, quiet: bool = False) -> int:
     """``pgcourse workshop broker``: serve until interrupted."""
-    httpd = serve(pg.current(), host, port, size=size, quiet=quiet)
+    import errno
+
+    try:
+        httpd = serve(pg.current(), host, port, size=size, quiet=quiet)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PgcourseError(f"port {port} on {host} is taken (another broker?).\n"
+                            "  what to do: stop it, or pass --port with a free port.") from None
     actual_host, actual_port = httpd.server_address[:2]
     print(f"pgcourse: workshop broker on http://{actual_host}:{actual_port} (board: /progress.html?token=...; "
           f"Ctrl-C stops it)", flush=True)

@@ -90,6 +90,16 @@ def learner_token(name: str) -> str | None:
     return _tokens().get(name)
 
 
+def learner_env(name: str, broker_url: str) -> dict[str, str]:
+    """All a learner's server needs from the workshop (the hub sets these, and nothing of the administrator)."""
+    from .client import TOKEN_ENV, URL_ENV
+
+    token = learner_token(name)
+    if token is None:
+        raise InputError(f"{name} is not on the roster.\n  what to do: `pgcourse workshop add {name}`.")
+    return {URL_ENV: broker_url, TOKEN_ENV: token}
+
+
 def instructor_token() -> str:
     """The instructor's token for the progress board (made once, kept 0600 in the workshop folder)."""
     path = state_dir() / "instructor.token"

@@ -9,6 +9,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
+
+from pgcourse import chapter as chapter_db
+from pgcourse.errors import ChapterError
+from pgcourse.workshop import roster
 
 from .conftest import free_port, http
 
@@ -75,3 +80,22 @@ def test_the_broker_serves_below_the_hubs_service_prefix(workshop, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     assert os.environ.get("JUPYTERHUB_SERVICE_PREFIX") is None
+
+
+def test_a_kernel_with_a_wrong_token_or_no_broker_is_told_what_to_do(workshop, monkeypatch):
+    monkeypatch.delenv("PGCOURSE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PGCOURSE_WORKSHOP_URL", workshop.url)
+    monkeypatch.setenv("PGCOURSE_WORKSHOP_TOKEN", "not-my-token")
+    with pytest.raises(ChapterError, match=r"refused \(401\).*\n.*what to do: check PGCOURSE_WORKSHOP_TOKEN"):
+        chapter_db.open_chapter("00", magic=False)
+    monkeypatch.setenv("PGCOURSE_WORKSHOP_URL", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ChapterError, match="does not answer.*\n.*what to do: tell your instructor"):
+        chapter_db.open_chapter("00", magic=False)
+
+
+def test_a_learners_server_gets_the_brokers_url_and_their_own_token_only(workshop, monkeypatch):
+    monkeypatch.setenv("PGCOURSE_WORKSHOP_DIR", str(workshop.folder))
+    env = roster.learner_env("br_ken", workshop.url)
+    assert env == {"PGCOURSE_WORKSHOP_URL": workshop.url, "PGCOURSE_WORKSHOP_TOKEN": workshop.tokens["br_ken"]}
+    with pytest.raises(Exception, match="not on the roster"):
+        roster.learner_env("br_nobody", workshop.url)

@@ -225,3 +225,26 @@ def test_a_wrong_or_missing_token_gets_401_and_nothing(opened, workshop):
     with workshop.server.connect() as conn:
         assert sorted(r for (r,) in conn.execute("SELECT datname FROM pg_database")) == before
         assert sorted(r for (r,) in conn.execute("SELECT rolname FROM pg_roles")) == roles_before
+
+
+def test_a_monitoring_learner_cannot_end_others_sessions_or_read_their_passwords_in_the_statistics(opened, workshop):
+    """Chapter 11's role reads every session's statistics (pg_read_all_stats): no password is ever there in clear,
+    and in a workshop it is not given pg_signal_backend, which would let it end other learners' sessions."""
+    from pgcourse.chapter import CHECKER_ROLE, learner_password
+
+    alice11 = workshop.open(ALICE, "11")
+    bob = opened[BOB]
+    secrets = [psycopg.conninfo.conninfo_to_dict(bob[ch]["url"])["password"] for ch in ("00", "10")]
+    secrets.append(learner_password(workshop.server, CHECKER_ROLE))
+    with connect(bob["00"]["url"]) as bob_conn, connect(alice11["url"]) as conn:
+        bob_pid = bob_conn.info.backend_pid
+        assert conn.execute("SELECT pg_has_role('pg_read_all_stats', 'USAGE')").fetchone() == (True,)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        texts = [r for (r,) in conn.execute("SELECT query FROM pg_stat_statements")]
+        texts += [r for (r,) in conn.execute("SELECT query FROM pg_stat_activity WHERE query IS NOT NULL")]
+        assert any("PASSWORD" in t for t in texts)  # the broker's ALTER ROLE statements are there...
+        assert not [t for t in texts if any(secret in t for secret in secrets)]  # ...with SCRAM verifiers only
+        for function in ("pg_terminate_backend", "pg_cancel_backend"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to (terminate|cancel)"):
+                conn.execute(f"SELECT {function}(%s)", [bob_pid])
+        assert bob_conn.execute("SELECT 1").fetchone() == (1,)

@@ -70,3 +70,14 @@ def test_a_solved_answer_through_the_broker_passes_and_the_board_shows_it(worksh
                            capture_output=True, text=True, timeout=120)
     dave = next(line for line in board.stdout.splitlines() if line.startswith("nb_dave"))
     assert dave.split()[1:3] == ["✔", "✘"] and dave.endswith("1/4")
+    # `pgcourse reset 00` in the learner's terminal goes to the broker: a fresh database, the pass kept on the board
+    reset = subprocess.run([sys.executable, "-m", "pgcourse", "reset", "00"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert reset.returncode == 0 and "nb_dave_ch00_getting_started is fresh" in reset.stdout, reset.stderr
+    check = subprocess.run([sys.executable, "-c", "import pgcourse\npgcourse.open_chapter('00', magic=False)\n"
+                            "pgcourse.check('0.1')\n"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "✘ 0.1 failed: no answer saved" in check.stdout, check.stdout + check.stderr
+    board = subprocess.run([sys.executable, "-m", "pgcourse", "workshop", "progress"], env=workshop.admin_env(),
+                           capture_output=True, text=True, timeout=120)
+    dave = next(line for line in board.stdout.splitlines() if line.startswith("nb_dave"))
+    assert dave.split()[1] == "✔"  # ever passed, as `pgcourse progress` counts it
