@@ -167,20 +167,21 @@ def prepare_home(home: Path, user: pwd.struct_passwd | None) -> tuple[Path, list
                          f"--LabApp.app_settings_dir={config / 'settings'}"]
 
 
-def learner_env(token: str, broker_url: str, home: Path) -> dict[str, str]:
-    """What a learner's server adds to JupyterHub's own variables: the broker and its token, private folders.
+def learner_env(learner: str, broker_url: str, home: Path) -> dict[str, str]:
+    """What a learner's server adds to JupyterHub's own variables: the broker and their token (the roster's),
+    private folders, the course's command on PATH.
 
     Nothing of the administrator: no database URL, no password, not the instructor's state folder.
     """
     from ..datasets.sizes import SIZE_ENV
+    from .roster import learner_env as broker_env
 
-    bin_dir = Path(sys.executable).parent
-    env = {
-        "PGCOURSE_WORKSHOP_URL": broker_url, "PGCOURSE_WORKSHOP_TOKEN": token,
+    env = broker_env(learner, broker_url)
+    env.update({
         "PGCOURSE_HOME": str(home / ".pgcourse"), "MPLBACKEND": "agg",
         # `!pgcourse` in a cell and in a terminal finds the course's command
-        "PATH": os.pathsep.join([str(bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]),
-    }
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+    })
     if os.environ.get(SIZE_ENV):
         env[SIZE_ENV] = os.environ[SIZE_ENV]
     return env
@@ -196,17 +197,6 @@ def roster_names(admin_url: str) -> list[str]:
     from . import roster
 
     return [learner.name for learner in roster.learners(admin_server(admin_url))]
-
-
-def learner_token(learner: str) -> str:
-    """The learner's broker token, from the roster's 0600 file in the workshop folder (the hub's to hand out)."""
-    from . import roster
-
-    token = roster.learner_token(learner)
-    if not token:
-        raise PgcourseError(f"{learner} has no token in {roster.tokens_file()}; what to do: "
-                            f"`pgcourse workshop add {learner}` (again) gives them one")
-    return token
 
 
 def board_path(instructor_token: str) -> str:

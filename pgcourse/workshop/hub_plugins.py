@@ -51,7 +51,7 @@ class _LearnerServer(HasTraits):
         home, user = self.learner_home()
         workspace, lab_args = hub.prepare_home(home, user)
         self.notebook_dir = str(workspace)
-        self._learner_env = hub.learner_env(hub.learner_token(name), self.broker_url, home)
+        self._learner_env = hub.learner_env(name, self.broker_url, home)
         self.args = [*self.args, *(a for a in lab_args if a not in self.args)]
 
     async def start(self):  # type: ignore[override]

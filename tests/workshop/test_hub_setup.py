@@ -19,7 +19,11 @@ def test_the_hub_process_gets_no_administrator_url_or_password(monkeypatch, tmp_
 def test_a_learners_server_gets_the_broker_its_token_and_private_folders_only(monkeypatch, tmp_path):
     monkeypatch.setenv("PGCOURSE_DATABASE_URL", "postgresql://postgres:s3cret@db/postgres")
     monkeypatch.delenv("PGCOURSE_DATASET_SIZE", raising=False)
-    env = hub.learner_env("tok", "http://127.0.0.1:8765/services/pgcourse", tmp_path / "alice")
+    monkeypatch.setenv(hub.STATE_ENV, str(tmp_path / "workshop"))
+    (tmp_path / "workshop").mkdir()
+    (tmp_path / "workshop" / "tokens.json").write_text('{"alice": "tok"}')
+    env = hub.learner_env("alice", "http://127.0.0.1:8765/services/pgcourse", tmp_path / "alice")
+    assert env["PGCOURSE_WORKSHOP_TOKEN"] == "tok"
     assert sorted(env) == ["MPLBACKEND", "PATH", "PGCOURSE_HOME", "PGCOURSE_WORKSHOP_TOKEN", "PGCOURSE_WORKSHOP_URL"]
     assert env["PGCOURSE_HOME"] == str(tmp_path / "alice" / ".pgcourse")
     assert set(hub.ADMIN_VARIABLES) >= {"PGCOURSE_DATABASE_URL", "PGPASSWORD", "PGCOURSE_HOME", hub.STATE_ENV}
