@@ -347,14 +347,14 @@ def stop(timeout: float = 60) -> bool:
     except psutil.TimeoutExpired:
         proc.kill()
     settings = st.settings()
-    for leftover in _leftovers(settings):  # none after a clean shutdown; a killed hub leaves its children
+    for leftover in leftovers(settings):  # none after a clean shutdown; a killed hub leaves its children
         leftover.kill()
     settings.pop("pid", None)
     st.save(settings)
     return True
 
 
-def _leftovers(settings: dict) -> list:
+def leftovers(settings: dict) -> list:
     """Processes this hub started that still run: its proxy, its services, learners' servers and kernels.
 
     Recognised by what the hub put in their environment (its own API address), so no other hub's are touched.
@@ -404,7 +404,9 @@ def status() -> list[str]:
              f"the hub's log: {st.log}"]
     servers = running_servers(settings)
     if servers is not None:
-        up = sorted(name for name, on in servers.items() if on)
-        lines.append(f"servers running: {len(up)} of {len(servers)} learners who logged in"
-                     + (f" ({', '.join(up)})" if up else ""))
+        names = roster_names(st.admin_url())
+        up = sorted(name for name, on in servers.items() if on and name in names)
+        never = sorted(set(names) - set(servers))
+        lines.append(f"servers running: {len(up)} of {len(names)} learners on the roster"
+                     + (f" ({', '.join(up)})" if up else "") + (f"; never logged in: {', '.join(never)}" if never else ""))
     return lines

@@ -134,10 +134,26 @@ def running_hub(server, folder: Path, learners: tuple[str, ...]) -> Iterator[Hub
                   tokens)
     finally:
         subprocess.run([*PGCOURSE, "workshop", "stop"], env=env, capture_output=True, timeout=120)
+        left = _leftovers(folder)
         subprocess.run([*PGCOURSE, "workshop", "remove", *learners], env=env, capture_output=True, timeout=300)
         for name in learners:
             remove_unix_user(name)
         _restore_public_connect(server)  # `workshop add` took CONNECT on shared databases; other tests share the server
+    assert left == [], f"`pgcourse workshop stop` left processes running: {left}"
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Command lines of this hub's processes still running (its proxy, broker, learners' servers, kernels); killed."""
+    from pgcourse.workshop.hub import leftovers as hub_leftovers
+
+    settings_file = folder / "home" / "workshop" / "hub.json"
+    if not settings_file.exists():
+        return []
+    found = hub_leftovers(json.loads(settings_file.read_text()))
+    lines = [" ".join(p.cmdline())[:120] for p in found]
+    for proc in found:
+        proc.kill()
+    return lines
 
 
 class Kernel:

@@ -54,6 +54,21 @@ def test_the_shared_password_logs_in_only_learners_on_the_roster(hub: Hub):
     assert hub.login(hub.settings["admin"]).last_login.status_code == 403
     admin = hub.login(hub.settings["admin"], hub.settings["admin_password"])
     assert admin.last_login.status_code == 302
+    landed = admin.get(hub.url, timeout=30)  # the instructor lands on the progress board, through the hub
+    assert "/services/pgcourse/progress.html" in landed.url and "hubann" in landed.text
+
+
+def test_a_learner_added_while_the_hub_runs_can_log_in_at_once(hub: Hub):
+    import subprocess
+
+    from .hub_helpers import PGCOURSE
+
+    assert hub.login("hubdee").last_login.status_code == 403
+    subprocess.run([*PGCOURSE, "workshop", "add", "hubdee"], env=hub.env, check=True, capture_output=True, timeout=120)
+    try:
+        assert hub.login("hubdee").last_login.status_code == 302
+    finally:
+        subprocess.run([*PGCOURSE, "workshop", "remove", "hubdee"], env=hub.env, capture_output=True, timeout=120)
 
 
 def test_the_progress_board_is_served_through_the_hub_to_the_instructor_only(hub: Hub):
@@ -169,6 +184,6 @@ def test_status_lists_the_running_servers_and_never_the_administrator_password(h
     from .hub_helpers import PGCOURSE
 
     done = subprocess.run([*PGCOURSE, "workshop", "status"], env=hub.env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "servers running: 3 of 3" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "servers running: 3 of 3 learners on the roster (hubann, hubben, hubcat)\n" in done.stdout, done.stdout + done.stderr
     assert PASSWORD in done.stdout
     assert pg_server.password not in done.stdout
