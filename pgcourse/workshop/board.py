@@ -104,7 +104,7 @@ def collect(server: pg.Server, *, answers_max_age: float = 0.0) -> dict:
                         "passed": states.count(PASSED), "failed": states.count(FAILED),
                         "saved": states.count(SAVED), "not_tried": states.count(NOT_TRIED), "stuck_learners": stuck})
     stuck = max((s for s in summary if s["stuck_learners"]), key=lambda s: len(s["stuck_learners"]), default=None)
-    return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "learners": names,
+    return {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), "learners": names,
             "exercises": [{"chapter": c, "id": i, "title": t} for c, i, t in shown],
             "status": {n: {ex: cell["status"] for ex, cell in cells.items()} for n, cells in status.items()},
             "messages": {n: {ex: cell.get("message", "") for ex, cell in cells.items()} for n, cells in status.items()},
