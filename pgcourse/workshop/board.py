@@ -61,6 +61,7 @@ def _saved_answers(server: pg.Server, names: list[str], max_age: float) -> dict[
     for dbname in existing:
         try:
             with server.connect(dbname) as conn:
+                conn.execute("SET search_path = pg_catalog")  # a learner's functions in public are never resolved here
                 rows = conn.execute(sql.SQL("SELECT exercise FROM {}.answers WHERE answer_sql IS NOT NULL "
                                             "AND btrim(regexp_replace(answer_sql, '--[^\\n]*', '', 'g')) <> '' "
                                             "OR value IS NOT NULL").format(sql.Identifier(ANSWERS_SCHEMA))).fetchall()
