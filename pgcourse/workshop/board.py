@@ -61,6 +61,7 @@ def _saved_answers(server: pg.Server, names: list[str], max_age: float) -> dict[
     for dbname in existing:
         try:
             with server.connect(dbname) as conn:
+                conn.execute("SET search_path = pg_catalog")  # a learner's functions in public are never resolved here
                 rows = conn.execute(sql.SQL("SELECT exercise FROM {}.answers WHERE answer_sql IS NOT NULL "
                                             "AND btrim(regexp_replace(answer_sql, '--[^\\n]*', '', 'g')) <> '' "
                                             "OR value IS NOT NULL").format(sql.Identifier(ANSWERS_SCHEMA))).fetchall()
@@ -104,7 +105,7 @@ def collect(server: pg.Server, *, answers_max_age: float = 0.0) -> dict:
                         "passed": states.count(PASSED), "failed": states.count(FAILED),
                         "saved": states.count(SAVED), "not_tried": states.count(NOT_TRIED), "stuck_learners": stuck})
     stuck = max((s for s in summary if s["stuck_learners"]), key=lambda s: len(s["stuck_learners"]), default=None)
-    return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "learners": names,
+    return {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), "learners": names,
             "exercises": [{"chapter": c, "id": i, "title": t} for c, i, t in shown],
             "status": {n: {ex: cell["status"] for ex, cell in cells.items()} for n, cells in status.items()},
             "messages": {n: {ex: cell.get("message", "") for ex, cell in cells.items()} for n, cells in status.items()},

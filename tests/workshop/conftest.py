@@ -105,20 +105,19 @@ def workshop(pg_server: Server, tmp_path_factory, request) -> Iterator[Workshop]
     proc = subprocess.Popen([sys.executable, "-m", "pgcourse", "workshop", "broker", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if http(url, "GET", "/health", None)[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            pytest.fail("the broker did not start:\n" + (folder / "broker.log").read_text())
-        time.sleep(0.2)
-    shop = Workshop(url=url, folder=folder / "state", server=pg_server, tokens=tokens, proc=proc)
     try:
-        yield shop
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if http(url, "GET", "/health", None)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the broker did not start:\n" + (folder / "broker.log").read_text())
+            time.sleep(0.2)
+        yield Workshop(url=url, folder=folder / "state", server=pg_server, tokens=tokens, proc=proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
