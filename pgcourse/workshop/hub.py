@@ -258,9 +258,10 @@ def hub_env(st: HubState) -> dict[str, str]:
                 "PGCOURSE_PROJECT": str(pg.project_root()),
                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), str(proxy.parent) if proxy else "",
                                          os.environ.get("PATH", "/usr/bin:/bin")])})
-    for key in ("PGCOURSE_DATASET_SIZE",):
-        if key in os.environ:
-            env[key] = os.environ[key]
+    from ..datasets.sizes import SIZE_ENV
+
+    if os.environ.get(SIZE_ENV):  # the size the broker clones chapters from
+        env[SIZE_ENV] = os.environ[SIZE_ENV]
     return env
 
 
