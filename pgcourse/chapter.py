@@ -135,9 +135,9 @@ def ensure_checker_role(server: pg.Server) -> str | None:
     return CHECKER_ROLE
 
 
-#: Built-in roles a chapter grants that a workshop learner does not get: they act on the whole cluster
-#: (pg_signal_backend would let one learner end every other learner's sessions; their own they may end anyway).
-WORKSHOP_WITHHELD = frozenset({"pg_signal_backend"})
+#: Built-in roles no learner role holds any more (revoked where an older course granted them): they act on the
+#: whole cluster (pg_signal_backend would let one learner end every other's sessions; their own they may end anyway).
+NEVER_GRANTED = frozenset({"pg_signal_backend"})
 
 
 def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None = None, password: str | None = None) -> str:
@@ -153,10 +153,12 @@ def ensure_learner_role(server: pg.Server, info: ChapterInfo, role: str | None =
             ident, password_verifier(conn, role, password), attributes))
         conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(info.statement_timeout)))
         conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(ident))
+        for (withheld,) in conn.execute(
+                "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+                "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = %s AND g.rolname = ANY(%s)",
+                [role, sorted(NEVER_GRANTED)]).fetchall():
+            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(withheld), ident))
         for granted in info.granted_roles:
-            if granted in WORKSHOP_WITHHELD and _learner_override.get():  # a workshop broker's learner
-                conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(granted), ident))
-                continue
             # WITH INHERIT TRUE: the role is NOINHERIT, and a built-in role such as pg_monitor is granted for its privileges
             conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE").format(sql.Identifier(granted), ident))
     return role

@@ -53,7 +53,7 @@ CHAPTERS: tuple[ChapterInfo, ...] = (
     ChapterInfo("09", "partitioning", "Partitioning"),
     ChapterInfo("10", "security", "Security", role_attributes=("CREATEROLE",)),
     ChapterInfo("11", "maintenance", "Maintenance and monitoring",
-                granted_roles=("pg_monitor", "pg_signal_backend", "pg_read_all_stats")),
+                granted_roles=("pg_monitor", "pg_read_all_stats")),
     ChapterInfo("12", "backup", "Backup and recovery", scratch=True),
     ChapterInfo("13", "capstone", "Capstone: anti-patterns"),
 )

@@ -229,7 +229,7 @@ def test_a_wrong_or_missing_token_gets_401_and_nothing(opened, workshop):
 
 def test_a_monitoring_learner_cannot_end_others_sessions_or_read_their_passwords_in_the_statistics(opened, workshop):
     """Chapter 11's role reads every session's statistics (pg_read_all_stats): no password is ever there in clear,
-    and in a workshop it is not given pg_signal_backend, which would let it end other learners' sessions."""
+    and it is not given pg_signal_backend, which would let it end other learners' sessions."""
     from pgcourse.chapter import CHECKER_ROLE, learner_password
 
     alice11 = workshop.open(ALICE, "11")
