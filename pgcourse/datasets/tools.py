@@ -1,6 +1,7 @@
 """Maintainer commands (not for learners):
 
-    python -m pgcourse.datasets.tools manifest tiny   # seed tiny and record it in datasets/manifest.json
+    python -m pgcourse.datasets.tools manifest tiny   # seed tiny, record it in datasets/manifest.json
+                                                      # and its statistics in datasets/statistics/
     python -m pgcourse.datasets.tools readme          # regenerate the README's diagram and reference
 
 Both use the running course server (``pgcourse up``) or PGCOURSE_DATABASE_URL.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from ..server import Server, current
-from . import diagram, manifest, seed
+from . import diagram, manifest, seed, statistics
 from .schema import datasets_dir
 from .sizes import SIZES, check_size, template_name
 
@@ -35,17 +36,35 @@ def readme_section(server: Server, size: str = "tiny") -> str:
         return diagram.generated_section(conn, row_table())
 
 
+def record(server: Server, size: str) -> int:
+    """Seed ``size`` computing everything (ANALYZE, server checksums), store its statistics and
+    manifest entry, then seed it again the learners' way and check that it gives the same."""
+    report = seed.ensure(server, size, force=True, record=True)
+    print(report.summary())
+    with server.connect() as conn:
+        marker = seed.read_marker(conn, template_name(size))
+    with server.connect(template_name(size)) as conn:
+        stats = statistics.export(conn)
+        plans = statistics.plans(conn)
+    print(f"wrote {statistics.write(size, stats)}")
+    manifest.write(size, marker["tables"], statistics.digests(stats), plans)
+    print(f"recorded {size} in {manifest.manifest_path()}")
+    again = seed.ensure(server, size, force=True)  # statistics restored this time
+    print(again.summary())
+    with server.connect(template_name(size)) as conn:
+        restored = statistics.digests(statistics.export(conn)) == statistics.digests(stats)
+        same_plans = statistics.plans(conn) == plans
+    if not (again.matches_manifest and restored and same_plans):
+        print(f"the restored seed differs: manifest {again.manifest_differences}, statistics same: {restored}, "
+              f"plans same: {same_plans}")
+        return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     server = current()
     if argv[:1] == ["manifest"]:
-        size = check_size(argv[1])
-        report = seed.ensure(server, size, force="--force" in argv)
-        print(report.summary())
-        with server.connect() as conn:
-            marker = seed.read_marker(conn, template_name(size))
-        manifest.write(size, marker["tables"])
-        print(f"recorded {size} in {manifest.manifest_path()}")
-        return 0
+        return record(server, check_size(argv[1]))
     if argv[:1] == ["readme"]:
         path = datasets_dir() / "README.md"
         path.write_text(diagram.replace_section(path.read_text(), readme_section(server)))
