@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ..errors import DatasetError
 from ..server import Server
-from . import copybin, manifest, portable, schema, statistics
+from . import copybin, manifest, portable, reporting, schema, statistics
 from .sizes import SIZES, check_size, template_name
 from .tables import TableLoad, all_loads
 from .world import World
@@ -139,15 +139,13 @@ def _progress(table: str, estimate: int):
                 disable=not sys.stderr.isatty(), file=sys.stderr)
 
 
-#: Whether the seed in progress prints a line per table and phase (see :func:`ensure`).
-_notes_on = False
+#: Where the seed in progress reports its tables and phases (see :func:`ensure` and :mod:`.reporting`).
+_reporter = reporting.Reporter()
 
 
 def _note(message: str) -> None:
-    """One progress line on stderr: seeding takes half a minute (small) to many minutes (large) and must not look stuck."""
-    if _notes_on:
-        tqdm.write(f"pgcourse: seeding: {message}", file=sys.stderr)
-        sys.stderr.flush()
+    """One progress line: seeding takes seconds (small) to minutes (large) and must not look stuck."""
+    _reporter.note(message)
 
 
 def _load_table(conn: psycopg.Connection, load: TableLoad, ddl: str) -> TableTiming:
@@ -167,6 +165,7 @@ def _load_table(conn: psycopg.Connection, load: TableLoad, ddl: str) -> TableTim
                     cp.write(data)
                     digest.update(data)
                     bar.update(n)
+                    _reporter.rows_loaded(n)
                 cp.write(copybin.TRAILER)
             rows = cur.rowcount  # the server's count (COPY n)
         if "id" in load.columns and load.table not in ("user_stats",):
@@ -183,8 +182,8 @@ WORKERS = 2
 
 def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
     """Run ``run(conn, job)`` for each job on WORKERS connections; results in job order."""
-    from concurrent.futures import ThreadPoolExecutor
     import queue
+    from concurrent.futures import ThreadPoolExecutor, wait
 
     conns: queue.SimpleQueue = queue.SimpleQueue()
     opened = []
@@ -203,7 +202,11 @@ def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
 
     try:
         with ThreadPoolExecutor(len(opened)) as pool:
-            return list(pool.map(task, jobs))
+            futures = [pool.submit(task, job) for job in jobs]
+            while wait(futures, timeout=0.25).not_done:
+                _reporter.flush()  # the workers' lines, written by this (the main) thread
+            _reporter.flush()
+            return [f.result() for f in futures]
     finally:
         for conn in opened:
             conn.close()
@@ -230,7 +233,8 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
         conn.execute(schema.setup_sql())
     if notes is not None:
         notes += skipped
-    _note(f"loading {len(loads)} tables of the {size} dataset ...")
+    _reporter.total = sum(l.estimate for l in loads)
+    _note(f"loading {len(loads)} tables of the {size} dataset ({_reporter.total / 1e6:.1f} M rows) ...")
     t0 = time.perf_counter()
     biggest_first = sorted(loads, key=lambda l: -l.estimate)
     done = _in_parallel(server, dbname, biggest_first, lambda conn, l: (l.table, _load_table(conn, l, ddl[l.table])))
@@ -346,15 +350,16 @@ def ensure(server: Server, size: str, *, force: bool = False, progress: bool | N
            record: bool = False) -> SeedReport:
     """Seed ``pgcourse_<size>`` unless it is already complete (or ``force``); idempotent.
 
-    ``progress``: a line per table and phase on stderr; by default only on a terminal, never
-    inside a notebook kernel (nbval and the grader would see the lines as the cell's output).
+    ``progress``: a line per table and phase, and every tenth of the rows loaded: on stderr, or in a
+    notebook kernel as a display in the running cell. By default on a terminal and in a learner's
+    notebook, never in nbval's or a grader's kernel (the lines would become a cell's output).
     ``record`` (the maintainer's ``tools manifest``): statistics computed by ANALYZE instead of
     restored, and every table checksummed on the server, so both can be written to the manifest.
     """
     from ..privileges import BASE_TEMPLATE, base_template_usable, require
 
-    global _notes_on
-    _notes_on = sys.stderr.isatty() if progress is None else progress
+    global _reporter
+    _reporter = reporting.Reporter(reporting.choose(progress))
     check_size(size)
     template = template_name(size)
     building = building_name(size)
@@ -368,6 +373,7 @@ def ensure(server: Server, size: str, *, force: bool = False, progress: bool | N
                 return SeedReport(size, template, seeded=False, rows=rows,
                                   manifest_differences=manifest.differences(marker.get("tables", {}), manifest.expected(size)))
             started = time.perf_counter()
+            _note(f"building {template}: only the first time (or after the data changed) ...")
             _drop(admin, building)  # left over by an interrupted seed
             # the fixed locale and settings (see portable.py); the administrator's base template holds
             # the untrusted extensions a non-superuser cannot create
@@ -394,8 +400,11 @@ def ensure(server: Server, size: str, *, force: bool = False, progress: bool | N
                 except psycopg.Error:
                     pass  # the next run drops it
                 raise
-            return SeedReport(size, template, seeded=True, rows={t: v["rows"] for t, v in tables.items()},
-                              seconds=time.perf_counter() - started, tables=timings, phases=phases,
-                              manifest_differences=manifest.differences(tables, manifest.expected(size)), notes=notes)
+            report = SeedReport(size, template, seeded=True, rows={t: v["rows"] for t, v in tables.items()},
+                                seconds=time.perf_counter() - started, tables=timings, phases=phases,
+                                manifest_differences=manifest.differences(tables, manifest.expected(size)), notes=notes)
+            if _reporter.mode == "notebook":  # the cell's only news: lab and the CLI print the summary themselves
+                _note(report.summary())
+            return report
         finally:
             admin.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(size)])
