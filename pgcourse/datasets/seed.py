@@ -78,7 +78,7 @@ class SeedReport:
     rows: dict[str, int]
     seconds: float = 0.0
     tables: dict[str, TableTiming] = field(default_factory=dict)
-    phases: dict[str, float] = field(default_factory=dict)  # load, constraints, vacuum, statistics, checksums
+    phases: dict[str, float] = field(default_factory=dict)  # load, constraints, vacuum, statistics, foreign keys...
     manifest_differences: list[str] = field(default_factory=list)
     #: one line per optional part skipped (an untrusted extension the role could not create)
     notes: list[str] = field(default_factory=list)
@@ -263,7 +263,8 @@ def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
 
 def build(server: Server, dbname: str, size: str, notes: list[str] | None = None, *,
           compute_statistics: bool = False) -> tuple[dict[str, TableTiming], dict[str, float]]:
-    """Create the tables of ``size`` in the existing empty database ``dbname``, load, index, vacuum, statistics.
+    """Create the tables of ``size`` in the existing empty database ``dbname``: load, keys and indexes,
+    vacuum, statistics, foreign keys.
 
     The statistics are restored from ``datasets/statistics/<size>.json.gz`` when it exists and
     ``compute_statistics`` is False; otherwise ANALYZE computes them (the maintainer's way).
@@ -289,10 +290,10 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     timings = {l.table: done[l.table] for l in loads}
     t1 = time.perf_counter()
     statements = schema.constraint_statements()
-    _note(f"adding {len(statements)} keys, constraints and indexes ...")
-    for group in ([s for s in statements if "FOREIGN KEY" not in s], [s for s in statements if "FOREIGN KEY" in s]):
-        _in_parallel(server, dbname, _largest_tables_first(group, timings),
-                     lambda conn, statement: conn.execute(statement))
+    keys = [s for s in statements if "FOREIGN KEY" not in s]
+    foreign = [s for s in statements if "FOREIGN KEY" in s]
+    _note(f"adding {len(keys)} keys, constraints and indexes ...")
+    _in_parallel(server, dbname, _largest_tables_first(keys, timings), lambda conn, statement: conn.execute(statement))
     t2 = time.perf_counter()
     _note("VACUUM ...")
     with server.connect(dbname) as conn:
@@ -311,7 +312,13 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
                 conn.execute(statement)
         _in_parallel(server, dbname, whole, lambda conn, statement: conn.execute(statement))
     t4 = time.perf_counter()
-    return timings, {"load": t1 - t0, "constraints": t2 - t1, "vacuum": t3 - t2, "statistics": t4 - t3}
+    # after the statistics: each key is validated by one anti-join, which with them is a merge of
+    # two index-only scans (order_items -> orders: 0.4 s) instead of a hash join of two tables (1.4 s)
+    _note(f"adding {len(foreign)} foreign keys ...")
+    _in_parallel(server, dbname, _largest_tables_first(foreign, timings), lambda conn, statement: conn.execute(statement))
+    t5 = time.perf_counter()
+    return timings, {"load": t1 - t0, "constraints": t2 - t1, "vacuum": t3 - t2, "statistics": t4 - t3,
+                     "foreign keys": t5 - t4}
 
 
 def _table_of(statement: str) -> str:
