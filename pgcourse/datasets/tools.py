@@ -2,6 +2,7 @@
 
     python -m pgcourse.datasets.tools manifest tiny   # seed tiny, record it in datasets/manifest.json
                                                       # and its statistics in datasets/statistics/
+    python -m pgcourse.datasets.tools streams large   # only the COPY stream digests (generators, no server)
     python -m pgcourse.datasets.tools readme          # regenerate the README's diagram and reference
 
 Both use the running course server (``pgcourse up``) or PGCOURSE_DATABASE_URL.
@@ -36,6 +37,27 @@ def readme_section(server: Server, size: str = "tiny") -> str:
         return diagram.generated_section(conn, row_table())
 
 
+def record_streams(size: str) -> None:
+    """Add the stream digests of ``size`` to its manifest entry, from the generators alone (no server).
+
+    For a size whose server-side checksums are recorded but which is too big to re-seed just for this.
+    """
+    from .tables import all_loads
+    from .world import World
+
+    entry = manifest.entry(size)
+    tables = entry["tables"]
+    for load in all_loads(World(size)):
+        h, rows = manifest.stream_hash(), 0
+        for n, data in load.chunks():
+            h.update(data)
+            rows += n
+        if rows != tables[load.table]["rows"]:
+            raise SystemExit(f"{load.table}: the generators give {rows:,} rows, the manifest says {tables[load.table]['rows']:,}")
+        tables[load.table]["stream"] = manifest.stream_digest(h)
+    manifest.write(size, tables, entry.get("statistics"), entry.get("plans"))
+
+
 def record(server: Server, size: str) -> int:
     """Seed ``size`` computing everything (ANALYZE, server checksums), store its statistics and
     manifest entry, then seed it again the learners' way and check that it gives the same."""
@@ -63,6 +85,10 @@ def record(server: Server, size: str) -> int:
 
 def main(argv: list[str]) -> int:
     server = current()
+    if argv[:1] == ["streams"]:
+        record_streams(check_size(argv[1]))
+        print(f"recorded the stream digests of {argv[1]} in {manifest.manifest_path()}")
+        return 0
     if argv[:1] == ["manifest"]:
         return record(server, check_size(argv[1]))
     if argv[:1] == ["readme"]:
