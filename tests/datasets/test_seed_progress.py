@@ -50,7 +50,7 @@ def test_pgcourse_lab_prints_the_phases_before_it_starts_jupyter(pg_server, tiny
     captured = capsys.readouterr()
     assert "pgcourse: seeding the tiny dataset (first run only" in captured.out
     for phase in ("loading 12 tables", "rows loaded", "keys, constraints and indexes", "statistics", "checksums"):
-        assert f"pgcourse: seeding: " in captured.err and phase in captured.err, phase
+        assert "pgcourse: seeding: " in captured.err and phase in captured.err, phase
     assert "pgcourse: seeded pgcourse_tiny" in captured.out
     assert seed.is_seeded(pg_server, "tiny")
 
