@@ -312,8 +312,8 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
                 conn.execute(statement)
         _in_parallel(server, dbname, whole, lambda conn, statement: conn.execute(statement))
     t4 = time.perf_counter()
-    # after the statistics: each key is validated by one anti-join, which with them is a merge of
-    # two index-only scans (order_items -> orders: 0.4 s) instead of a hash join of two tables (1.4 s)
+    # after the statistics: each key is validated by one anti-join, which with them can be a merge of
+    # two index-only scans instead of a hash join (small's twelve keys: 1.3 s of CPU instead of 1.6 s)
     _note(f"adding {len(foreign)} foreign keys ...")
     _in_parallel(server, dbname, _largest_tables_first(foreign, timings), lambda conn, statement: conn.execute(statement))
     t5 = time.perf_counter()
