@@ -42,7 +42,7 @@ def test_restoring_over_other_statistics_leaves_exactly_the_stored_ones(tiny_clo
 
 
 def test_the_statistics_file_matches_the_manifest_for_every_recorded_size():
-    for size in ("tiny", "small"):
+    for size in ("tiny", "small", "large"):
         stored = statistics.load(size)
         assert stored is not None, f"datasets/statistics/{size}.json.gz is missing"
         assert statistics.digests(stored) == manifest.entry(size)["statistics"], size
