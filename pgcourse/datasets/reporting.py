@@ -81,14 +81,6 @@ class Reporter:
             self._next_tenth = tenth + 1
         self.note(f"[{'#' * tenth}{'.' * (10 - tenth)}] {rows:,} of about {total:,} rows loaded")
 
-    def forwarded(self, event: tuple[str, object]) -> None:
-        """An event a loading process sent through its :class:`Forwarder`."""
-        kind, value = event
-        if kind == "rows":
-            self.rows_loaded(int(value))
-        else:
-            self.note(str(value))
-
     def flush(self) -> None:
         """Write the queued lines (main thread only)."""
         new = []
@@ -116,19 +108,3 @@ class Reporter:
         else:
             self._handle.update(data, raw=True)
 
-
-class Forwarder:
-    """A loading process's reporter: sends lines and row counts to the parent's :class:`Reporter`."""
-
-    def __init__(self, events):
-        self.events = events
-        self.mode = "forward"
-
-    def note(self, message: str) -> None:
-        self.events.put(("note", message))
-
-    def rows_loaded(self, n: int) -> None:
-        self.events.put(("rows", n))
-
-    def flush(self) -> None:
-        pass

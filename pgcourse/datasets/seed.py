@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,59 +172,14 @@ def _load_table(conn: psycopg.Connection, load: TableLoad, ddl: str) -> TableTim
 WORKERS = 2
 
 
-def _loads_by_process() -> bool:
-    """Whether the load runs in forked processes (Linux) rather than threads.
+def _load_all(server: Server, dbname: str, loads: list[TableLoad], ddl: dict[str, str]) -> dict[str, TableTiming]:
+    """Load every table, the biggest first, on WORKERS connections.
 
-    Generating rows holds the GIL most of the time (measured: two threads generate `small` in
-    4.5 s of wall time for 4.8 s of CPU), so threads leave a core idle; processes do not. Fork
-    only where it is the safe default (Linux): macOS and Windows spawn, and keep the threads.
+    Threads, not processes: generating holds the GIL most of the time, but the two backends parsing
+    COPY take the rest of the two cores (measured: forked loaders took as long, for more CPU).
     """
-    import multiprocessing
-
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() \
-        and os.environ.get("PGCOURSE_SEED_PROCESSES", "1") != "0"
-
-
-def _child_start(events) -> None:
-    """In a loading process: report to the parent through ``events`` instead of writing anything."""
-    global _reporter
-    _reporter = reporting.Forwarder(events)
-
-
-def _load_in_child(server: Server, dbname: str, size: str, table: str, ddl: str) -> tuple[str, TableTiming]:
-    """One table, loaded by a forked process on a connection of its own (its generators rebuilt here)."""
-    load = next(l for l in all_loads(World(size)) if l.table == table)
-    with server.connect(dbname) as conn:
-        conn.execute("SET synchronous_commit = off")
-        return table, _load_table(conn, load, ddl)
-
-
-def _load_all(server: Server, dbname: str, size: str, loads: list[TableLoad], ddl: dict[str, str]) -> dict[str, TableTiming]:
-    """Load every table, the biggest first, on WORKERS connections: processes where possible, else threads."""
     biggest_first = sorted(loads, key=lambda l: -l.estimate)
-    if not _loads_by_process():
-        return dict(_in_parallel(server, dbname, biggest_first, lambda conn, l: (l.table, _load_table(conn, l, ddl[l.table]))))
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, wait
-
-    context = multiprocessing.get_context("fork")
-    events = context.SimpleQueue()
-    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_child_start, initargs=(events,)) as pool:
-        futures = [pool.submit(_load_in_child, server, dbname, size, l.table, ddl[l.table]) for l in biggest_first]
-        try:
-            while True:
-                pending = wait(futures, timeout=0.25).not_done
-                while not events.empty():
-                    _reporter.forwarded(events.get())
-                _reporter.flush()
-                if not pending:
-                    break
-            return dict(f.result() for f in futures)
-        except BaseException:  # Ctrl-C or a failed table: stop the other loads now, not when they finish
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    return dict(_in_parallel(server, dbname, biggest_first, lambda conn, l: (l.table, _load_table(conn, l, ddl[l.table]))))
 
 
 def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
@@ -286,7 +239,7 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     _reporter.total = sum(l.estimate for l in loads)
     _note(f"loading {len(loads)} tables of the {size} dataset ({_reporter.total / 1e6:.1f} M rows) ...")
     t0 = time.perf_counter()
-    done = _load_all(server, dbname, size, loads, ddl)
+    done = _load_all(server, dbname, loads, ddl)
     timings = {l.table: done[l.table] for l in loads}
     t1 = time.perf_counter()
     statements = schema.constraint_statements()
