@@ -16,8 +16,9 @@ import threading
 
 from tqdm import tqdm
 
-#: Set in a solution run by nbval or a grader's kernel: their cells' outputs must not change.
-CHAPTER_DB_ENV = "PGCOURSE_CHAPTER_DB"
+#: Set in nbval's kernels (PGCOURSE_CHAPTER_DB) and a grader's (PGCOURSE_GRADED_CHAPTER): their
+#: cells' outputs must not change (pgcourse.chapter's CHAPTER_DB_ENV and GRADED_CHAPTER_ENV).
+QUIET_KERNEL_ENVS = ("PGCOURSE_CHAPTER_DB", "PGCOURSE_GRADED_CHAPTER")
 
 PREFIX = "pgcourse: seeding: "
 
@@ -30,8 +31,8 @@ def in_kernel() -> bool:
 
 
 def in_learner_notebook() -> bool:
-    """True inside a Jupyter kernel that is not nbval's or a grader's (they set PGCOURSE_CHAPTER_DB)."""
-    return in_kernel() and not os.environ.get(CHAPTER_DB_ENV)
+    """True inside a Jupyter kernel that is not nbval's or a grader's (see :data:`QUIET_KERNEL_ENVS`)."""
+    return in_kernel() and not any(os.environ.get(name) for name in QUIET_KERNEL_ENVS)
 
 
 def choose(progress: bool | None) -> str | None:

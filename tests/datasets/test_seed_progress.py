@@ -74,3 +74,9 @@ def test_a_notebook_cell_that_seeds_shows_progress_but_not_under_nbval(pg_server
     assert [o for o in learner if o["output_type"] == "stream"] == []  # one live display, no stray stderr
     assert nbval == []
     assert seed.is_seeded(pg_server, "tiny") and os.environ.get("PGCOURSE_CHAPTER_DB") is None
+
+
+def test_the_quiet_kernel_variables_are_the_chapter_modules():
+    from pgcourse import chapter
+
+    assert set(reporting.QUIET_KERNEL_ENVS) == {chapter.CHAPTER_DB_ENV, chapter.GRADED_CHAPTER_ENV}
