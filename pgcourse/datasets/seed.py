@@ -151,6 +151,9 @@ def _load_table(conn: psycopg.Connection, load: TableLoad, ddl: str) -> TableTim
     digest = manifest.stream_hash()
     with conn.transaction():
         conn.execute(ddl)
+        # no autovacuum while the seed works on the table (its VACUUM or ANALYZE would take locks the
+        # index builds wait for, and CPU); reset by build() at the end
+        conn.execute(f"ALTER TABLE {load.table} SET (autovacuum_enabled = off)")
         with conn.cursor() as cur:
             with cur.copy(f"COPY {load.table} ({', '.join(load.columns)}) FROM STDIN (FORMAT BINARY, FREEZE)") as cp:
                 cp.write(copybin.HEADER)
@@ -269,6 +272,8 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     # two index-only scans instead of a hash join (small's twelve keys: 1.3 s of CPU instead of 1.6 s)
     _note(f"adding {len(foreign)} foreign keys ...")
     _in_parallel(server, dbname, _largest_tables_first(foreign, timings), lambda conn, statement: conn.execute(statement))
+    with server.connect(dbname) as conn:  # the tables' options as tables.sql wrote them
+        conn.execute("; ".join(f"ALTER TABLE {l.table} RESET (autovacuum_enabled)" for l in loads))
     t5 = time.perf_counter()
     return timings, {"load": t1 - t0, "constraints": t2 - t1, "vacuum": t3 - t2, "statistics": t4 - t3,
                      "foreign keys": t5 - t4}

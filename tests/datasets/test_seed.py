@@ -126,3 +126,9 @@ def test_the_seed_checks_the_bytes_it_sent_and_reads_back_only_server_computed_t
         f"orders: same row count but different content (stream {'0' * 16} != {wanted['orders']['stream']})"]
     rows_only = {t: {"rows": v["rows"]} for t, v in wanted.items()}
     assert "no checksum to compare" in manifest.differences(rows_only, wanted)[0]
+
+
+def test_a_seeded_table_keeps_no_option_the_seed_set_while_loading(tiny_clone):
+    """Autovacuum is off while the seed works on a table, and back to the schema's default after."""
+    assert tiny_clone.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                              "AND reloptions IS NOT NULL").fetchone()[0] == 0
