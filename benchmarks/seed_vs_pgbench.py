@@ -8,10 +8,11 @@ rows as `small`. The two alternate for ``--rounds`` rounds (default 2: the machi
 each side's best round is compared), each after a CHECKPOINT that is not timed (neither side
 pays for the other's dirty pages). Before each seed the template is dropped, untimed: the seed
 timed is a first seed, the one a learner waits for (a re-seed also drops the old template, and
-DROP DATABASE forces a checkpoint that flushes the new one: seconds that are no part of seeding). Ours is timed two ways: the whole `datasets.ensure()`
-(load, keys/FKs/indexes, VACUUM, statistics, checksums, template swap), and the phases pgbench
-also does (load + keys/indexes + vacuum): the like-for-like ratio. The last line,
-`ratio <ours/pgbench>`, is the whole seed's.
+DROP DATABASE forces a checkpoint that flushes the new one: seconds that are no part of seeding).
+Ours is timed two ways: the whole `datasets.ensure()` (load, keys and indexes, VACUUM, statistics,
+foreign keys, checksums, template swap), and the phases pgbench also does (load, keys, indexes and
+foreign keys, vacuum): the like-for-like ratio. The last line, `ratio <ours/pgbench>`, is the whole
+seed's.
 """
 
 from __future__ import annotations
