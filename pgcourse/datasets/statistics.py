@@ -54,11 +54,12 @@ def path(size: str) -> Path:
     return datasets_dir() / "statistics" / f"{size}.json.gz"
 
 
-def export(conn: psycopg.Connection) -> dict:
+def export(conn: psycopg.Connection, streams: dict[str, str] | None = None) -> dict:
     """Every statistic of the public schema's tables and indexes, as text that round-trips exactly.
 
     Index columns are named by position (``attnum``), table columns by name, as pg_dump does:
-    an index column's name is not stable.
+    an index column's name is not stable. ``streams``: the COPY stream digests of the data they
+    describe (the seed restores them only onto the same bytes).
     """
     conn.execute("SET extra_float_digits = 1")  # shortest exact text for real values
     relations = [dict(zip(["relname", *RELATION_COLUMNS], row)) for row in conn.execute(
@@ -76,7 +77,10 @@ def export(conn: psycopg.Connection) -> dict:
         entry.update({"attnum": attnum} if relkind == "i" else {"attname": attname})
         entry.update({k: v for k, v in zip(ATTRIBUTE_COLUMNS, values) if v is not None})
         attributes.append(entry)
-    return {"relations": relations, "attributes": attributes}
+    out = {"relations": relations, "attributes": attributes}
+    if streams is not None:
+        out["streams"] = streams
+    return out
 
 
 def digests(stats: dict) -> dict[str, str]:

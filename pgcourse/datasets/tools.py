@@ -66,7 +66,7 @@ def record(server: Server, size: str) -> int:
     with server.connect() as conn:
         marker = seed.read_marker(conn, template_name(size))
     with server.connect(template_name(size)) as conn:
-        stats = statistics.export(conn)
+        stats = statistics.export(conn, {t: v["stream"] for t, v in marker["tables"].items()})
         plans = statistics.plans(conn)
     print(f"wrote {statistics.write(size, stats)}")
     manifest.write(size, marker["tables"], statistics.digests(stats), plans)

@@ -46,3 +46,27 @@ def test_the_statistics_file_matches_the_manifest_for_every_recorded_size():
         stored = statistics.load(size)
         assert stored is not None, f"datasets/statistics/{size}.json.gz is missing"
         assert statistics.digests(stored) == manifest.entry(size)["statistics"], size
+        # taken from the very bytes the manifest records: the seed restores them only onto those
+        assert stored["streams"] == {t: v["stream"] for t, v in manifest.expected(size).items()}, size
+
+
+def test_statistics_recorded_from_other_data_are_computed_instead(pg_server, tiny, monkeypatch):
+    import uuid
+
+    from pgcourse.datasets import portable
+
+    stale = statistics.load("tiny")
+    stale["streams"] = dict(stale["streams"], orders="0" * 16)
+    monkeypatch.setattr(statistics, "load", lambda size: stale)
+    name = f"t_stats_{uuid.uuid4().hex[:8]}"
+    with pg_server.connect() as conn:
+        portable.create_empty(conn, name)
+    try:
+        notes: list[str] = []
+        seed.build(pg_server, name, "tiny", notes)
+        assert any("recorded from other data" in n and "statistics computed by ANALYZE" in n for n in notes), notes
+        with pg_server.connect(name) as conn:  # for tiny, ANALYZE of whole tables gives the stored numbers
+            assert _differing(statistics.digests(statistics.export(conn)), manifest.entry("tiny")["statistics"]) == []
+    finally:
+        with pg_server.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
