@@ -245,6 +245,11 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     done = _load_all(server, dbname, loads, ddl)
     timings = {l.table: done[l.table] for l in loads}
     t1 = time.perf_counter()
+    # the stored statistics are read and parsed meanwhile: this process waits on the server from now
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = ThreadPoolExecutor(1)
+    reading = None if compute_statistics else reader.submit(_read_statistics, size)
     statements = schema.constraint_statements()
     keys = [s for s in statements if "FOREIGN KEY" not in s]
     foreign = [s for s in statements if "FOREIGN KEY" in s]
@@ -255,7 +260,8 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     with server.connect(dbname) as conn:
         conn.execute("VACUUM")
     t3 = time.perf_counter()
-    stored = None if compute_statistics else statistics.load(size)
+    stored, as_json = reading.result() if reading else (None, None)
+    reader.shutdown()
     sent = {t: v.stream for t, v in timings.items()}
     if stored is not None and stored.get("streams") != sent:  # taken from other data: not these rows' statistics
         if notes is not None:
@@ -266,7 +272,7 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     if stored is not None:
         _note("planner statistics restored from datasets/statistics ...")
         with server.connect(dbname) as conn:
-            statistics.restore(conn, stored)
+            statistics.restore(conn, stored, as_json)
     else:
         _note("statistics from whole tables (ANALYZE) ...")
         sampled, whole = _statistics_jobs(server, dbname)
@@ -284,6 +290,12 @@ def build(server: Server, dbname: str, size: str, notes: list[str] | None = None
     t5 = time.perf_counter()
     return timings, {"load": t1 - t0, "constraints": t2 - t1, "vacuum": t3 - t2, "statistics": t4 - t3,
                      "foreign keys": t5 - t4}
+
+
+def _read_statistics(size: str) -> tuple[dict | None, tuple[str, str] | None]:
+    """The stored statistics of ``size`` and the JSON :func:`statistics.restore` sends (None, None: none)."""
+    stored = statistics.load(size)
+    return (stored, statistics.to_json(stored)) if stored is not None else (None, None)
 
 
 def _table_of(statement: str) -> str:

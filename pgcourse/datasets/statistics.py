@@ -119,14 +119,20 @@ def file_hash(size: str) -> str:
         return "none"
 
 
-def restore(conn: psycopg.Connection, stats: dict) -> None:
-    """Replace the public schema's statistics with ``stats``.
+def to_json(stats: dict) -> tuple[str, str]:
+    """The relations' and the attributes' statistics as the JSON :func:`restore` sends."""
+    return json.dumps(stats["relations"]), json.dumps(stats["attributes"])
+
+
+def restore(conn: psycopg.Connection, stats: dict, as_json: tuple[str, str] | None = None) -> None:
+    """Replace the public schema's statistics with ``stats`` (``as_json``: :func:`to_json` of it, if made already).
 
     First a one-row-target ANALYZE: it costs milliseconds and resets the counters of rows changed
     since the last analyze, so autovacuum never re-analyzes the template at a random sample. Then
     every statistic it left is cleared (a slot the restored row does not have must not survive)
     and the stored ones are set. Raises if the server refused any of them.
     """
+    relations, attributes = as_json or to_json(stats)
     conn.execute("SET default_statistics_target = 1; ANALYZE; RESET default_statistics_target")
     # three statements, each looping on the server: round trips cost most on a busy machine
     conn.execute("SELECT count(pg_clear_attribute_stats('public', tablename, attname, inherited)) "
@@ -135,12 +141,12 @@ def restore(conn: psycopg.Connection, stats: dict) -> None:
     att_args = ", ".join(f"'{k}', (a->>'{k}')::{t}" for k, t in ATTRIBUTE_COLUMNS.items())
     refused = [r[0] for r in conn.execute(
         "SELECT r->>'relname' FROM jsonb_array_elements(%s::jsonb) r WHERE NOT pg_restore_relation_stats("
-        f"'schemaname', 'public', 'relname', r->>'relname', {rel_args})", [json.dumps(stats["relations"])])]
+        f"'schemaname', 'public', 'relname', r->>'relname', {rel_args})", [relations])]
     refused += [f"{r[0]}.{r[1]}" for r in conn.execute(
         "SELECT a->>'relname', coalesce(a->>'attname', a->>'attnum') FROM jsonb_array_elements(%s::jsonb) a "
         "WHERE NOT pg_restore_attribute_stats('schemaname', 'public', 'relname', a->>'relname', "
         "'attname', (a->>'attname')::text, 'attnum', (a->>'attnum')::smallint, "
-        f"'inherited', (a->>'inherited')::boolean, {att_args})", [json.dumps(stats["attributes"])])]
+        f"'inherited', (a->>'inherited')::boolean, {att_args})", [attributes])]
     if refused:
         raise RuntimeError(f"the server refused some stored statistics: {', '.join(refused)}")
 
