@@ -3,8 +3,8 @@
 A first seed takes from seconds (`tiny`) to minutes (`large`): whoever waits must see it move,
 in a terminal, under ``pgcourse lab`` (whose output may not be a terminal) and in the notebook
 cell that opened the first chapter. Lines come from the loading threads too; they are queued and
-written by the main thread (:meth:`Reporter.flush`), which is the thread a notebook's output
-belongs to.
+written by the thread that runs the seed (:meth:`Reporter.flush`), in a notebook the thread the
+cell's output belongs to.
 """
 
 from __future__ import annotations
@@ -61,13 +61,14 @@ class Reporter:
         self._rows = 0
         self._next_tenth = 1
         self.total = 0  #: rows the load will write (the generators' estimates)
+        self._owner = threading.current_thread()  # the seed's thread: the one that writes
 
     def note(self, message: str) -> None:
-        """Queue one line; written at once from the main thread, else at the main thread's next flush."""
+        """Queue one line; written at once from the seed's thread, else at that thread's next flush."""
         if self.mode is None:
             return
         self._pending.put(message)
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is self._owner:
             self.flush()
 
     def rows_loaded(self, n: int) -> None:
@@ -83,7 +84,7 @@ class Reporter:
         self.note(f"[{'#' * tenth}{'.' * (10 - tenth)}] {rows:,} of about {total:,} rows loaded")
 
     def flush(self) -> None:
-        """Write the queued lines (main thread only)."""
+        """Write the queued lines (from the seed's thread only)."""
         new = []
         while True:
             try:

@@ -209,7 +209,7 @@ def _in_parallel(server: Server, dbname: str, jobs: list, run) -> list:
         with ThreadPoolExecutor(len(opened)) as pool:
             futures = [pool.submit(task, job) for job in jobs]
             while wait(futures, timeout=0.25).not_done:
-                _reporter.flush()  # the workers' lines, written by this (the main) thread
+                _reporter.flush()  # the workers' lines, written by this (the seed's) thread
             _reporter.flush()
             return [f.result() for f in futures]
     finally:
@@ -431,6 +431,7 @@ def ensure(server: Server, size: str, *, force: bool = False, progress: bool | N
                     _drop(admin, building)
                 except psycopg.Error:
                     pass  # the next run drops it
+                _reporter.flush()
                 raise
             report = SeedReport(size, template, seeded=True, rows={t: v["rows"] for t, v in tables.items()},
                                 seconds=time.perf_counter() - started, tables=timings, phases=phases,

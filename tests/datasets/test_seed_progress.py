@@ -25,7 +25,7 @@ def test_progress_lines_appear_only_when_asked(mode, shown, capsys):
     assert ("pgcourse: seeding: orders loaded" in capsys.readouterr().err) is shown
 
 
-def test_lines_from_loading_threads_wait_for_the_main_thread(capsys):
+def test_lines_from_loading_threads_wait_for_the_seeds_thread(capsys):
     import threading
 
     reporter = reporting.Reporter("stderr")
@@ -37,6 +37,18 @@ def test_lines_from_loading_threads_wait_for_the_main_thread(capsys):
     reporter.flush()
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 10 and lines[-1] == "pgcourse: seeding: [##########] 1,000 of about 1,000 rows loaded"
+
+
+def test_a_seed_run_from_another_thread_writes_its_own_lines(capsys):
+    import threading
+
+    def seed_thread():
+        reporting.Reporter("stderr").note("VACUUM ...")
+
+    runner = threading.Thread(target=seed_thread)
+    runner.start()
+    runner.join()
+    assert capsys.readouterr().err == "pgcourse: seeding: VACUUM ...\n"
 
 
 def test_by_default_no_terminal_and_no_notebook_means_no_lines(monkeypatch):
