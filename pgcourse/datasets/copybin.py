@@ -57,17 +57,31 @@ def _be(values: np.ndarray, dtype: str) -> np.ndarray:
     return arr.view(np.uint8).reshape(len(arr), np.dtype(dtype).itemsize)
 
 
+_ARANGE = np.arange(1 << 16)
+
+
 def encode(fields: Sequence[Field], n: int) -> memoryview:
     """The binary COPY bytes of ``n`` rows made of ``fields`` (no header, no trailer)."""
     pieces = [Piece(np.broadcast_to(np.frombuffer(struct.pack(">h", len(fields)), np.uint8), (n, 2)))]
     for f in fields:
         pieces += f.all_pieces()
-    matrix = np.hstack([p.data for p in pieces])
-    if all(p.lens is None for p in pieces):
+    width = sum(p.data.shape[1] for p in pieces)
+    matrix = np.empty((n, width), dtype=np.uint8)
+    variable = any(p.lens is not None for p in pieces)
+    mask = np.empty((n, width), dtype=bool) if variable else None
+    col = 0
+    for p in pieces:  # written in place: no stacked copies of the pieces and of their masks
+        w = p.data.shape[1]
+        matrix[:, col:col + w] = p.data
+        if mask is not None:
+            if p.lens is None:
+                mask[:, col:col + w] = True
+            else:
+                np.less(_ARANGE[:w], np.asarray(p.lens)[:, None], out=mask[:, col:col + w])
+        col += w
+    if mask is None:
         return memoryview(matrix).cast("B")
-    masks = [np.broadcast_to(True, p.data.shape) if p.lens is None
-             else np.arange(p.data.shape[1]) < np.asarray(p.lens)[:, None] for p in pieces]
-    return memoryview(matrix[np.hstack(masks)])
+    return memoryview(matrix[mask])
 
 
 # ---- field constructors -------------------------------------------------------------------

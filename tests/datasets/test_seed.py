@@ -111,3 +111,24 @@ def test_every_size_has_a_committed_manifest_entry():
         entry = manifest.expected(size)
         assert entry and set(entry) == set(manifest.expected("tiny")), size
     assert max(v["rows"] for v in manifest.expected("large").values()) >= 10_000_000
+
+
+def test_the_seed_checks_the_bytes_it_sent_and_reads_back_only_server_computed_tables(pg_server, tiny):
+    """A seed hashes the COPY stream; only products (a generated tsvector) is checksummed on the server."""
+    wanted = manifest.expected("tiny")
+    assert all("stream" in v and "checksum" in v for v in wanted.values())  # the maintainer computed both
+    with pg_server.connect() as conn:
+        marker = seed.read_marker(conn, "pgcourse_tiny")
+    assert {t for t, v in marker["tables"].items() if "checksum" in v} == {"products"}
+    assert manifest.differences(marker["tables"], wanted) == []
+    other = {t: dict(v, stream="0" * 16) if t == "orders" else v for t, v in wanted.items()}
+    assert manifest.differences(other, wanted) == [
+        f"orders: same row count but different content (stream {'0' * 16} != {wanted['orders']['stream']})"]
+    rows_only = {t: {"rows": v["rows"]} for t, v in wanted.items()}
+    assert "no checksum to compare" in manifest.differences(rows_only, wanted)[0]
+
+
+def test_a_seeded_table_keeps_no_option_the_seed_set_while_loading(tiny_clone):
+    """Autovacuum is off while the seed works on a table, and back to the schema's default after."""
+    assert tiny_clone.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                              "AND reloptions IS NOT NULL").fetchone()[0] == 0
