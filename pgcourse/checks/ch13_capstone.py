@@ -775,6 +775,37 @@ def least_privilege(ctx: CheckContext) -> str:
     return f"{app} does the application's work and cannot read passwords, delete, truncate or change the schema"
 
 
+# ---- 13.14 the N+1 loop ---------------------------------------------------------------------------------------
+
+#: 13.14: what the order history page shows for customer 42: each order, its number of lines and its amount.
+HISTORY_REFERENCE = """SELECT o.id, count(*), sum(i.quantity * i.unit_price)
+FROM shop.orders AS o JOIN shop.order_items AS i ON i.order_id = o.id
+WHERE o.customer_id = 42 GROUP BY o.id ORDER BY o.id"""
+HISTORY_MAX_PAGES = 60
+
+
+@exercise("13.14", "The order history in one query, not N+1")
+def order_history(ctx: CheckContext) -> str:
+    """Parts: (a) the saved query (one statement) returns, for each order of customer 42 in id order, the order id,
+    its number of lines and its amount (the sum of quantity x unit_price); (b) its plan reads orders and order_items
+    through indexes, no sequential scan of either; (c) it reads at most 60 pages (EXPLAIN ANALYZE, BUFFERS)."""
+    for table in ("orders", "order_items"):
+        _columns(ctx, table)
+    answer = ctx.answer().sql
+    columns, got = ctx.run_answer(answer)
+    compare_rows(got, ctx.rows(HISTORY_REFERENCE), ordered=True, columns=columns,
+                 hint=hint("JOIN order_items, GROUP BY the order, ORDER BY its id: one statement instead of one per "
+                           "order", "05"))
+    plan = ctx.explain(answer, analyze=True, buffers=True)
+    scanned = sorted(plan.seq_scanned() & {"orders", "order_items"})
+    ctx.expect(not scanned, f"your query reads all of {' and '.join(scanned)} (a sequential scan) for {len(got)} orders",
+               hint("the foreign-key indexes of 13.4 (orders.customer_id, order_items.order_id) let it find them", "04"))
+    pages = plan.shared_buffers()
+    ctx.expect(pages <= HISTORY_MAX_PAGES, f"your query reads {pages:,} pages for {len(got)} orders",
+               hint("search both tables by index: customer_id, then order_id", "08"))
+    return f"customer 42's {len(got)} orders with their lines and amounts in one statement, {pages} pages"
+
+
 # ---- the score per area ---------------------------------------------------------------------------------------
 
 #: What a reviewer looks at, and the exercises that show it.
@@ -782,7 +813,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "data types (chapter 02)": ("13.1", "13.2"),
     "constraints (chapter 03)": ("13.3", "13.4"),
     "schema design (chapter 01)": ("13.5", "13.6"),
-    "indexes and queries (chapters 04, 05, 08)": ("13.7", "13.8", "13.9"),
+    "indexes and queries (chapters 04, 05, 08)": ("13.7", "13.8", "13.9", "13.14"),
     "partitioning (chapter 09)": ("13.10",),
     "statistics (chapter 08)": ("13.11",),
     "security (chapter 10)": ("13.12", "13.13"),

@@ -17,6 +17,7 @@ from pgcourse import chapter as chapter_db
 from pgcourse.chapters import get
 from pgcourse.checks import exercises_for
 from pgcourse.checks.ch13_capstone import AREAS, SHOP_DATA, SHOP_DDL, SHOP_GRANTS, scorecard
+from pgcourse.datasets import portable
 from pgcourse.magics import save_answer
 from tests.checks.helpers import check, failed, passed
 from tests.checks.test_ch10_security import fresh_role, run
@@ -44,9 +45,16 @@ def _solution_cells() -> dict[str, list[str]]:
 SOLUTIONS = _solution_cells()
 
 
-@pytest.fixture
-def ch(course_server):
-    """A chapter 13 database of its own with the broken shop and its over-privileged app role."""
+def _drop(server, chapter: chapter_db.Chapter) -> None:
+    if chapter._learner_conn is not None:
+        chapter._learner_conn.close()
+    chapter_db.drop_database(server, chapter.database)
+    chapter_db.drop_created_roles(server, chapter.role, chapter.database)
+
+
+@pytest.fixture(scope="module")
+def pristine(course_server):
+    """A chapter 13 database with the broken shop built once (on tiny), which each test's database is copied from."""
     tag = uuid.uuid4().hex[:8]
     dbname, role = f"t_ch13_capstone_{tag}", f"t_ch13_{tag}"
     password = uuid.uuid4().hex
@@ -55,14 +63,31 @@ def ch(course_server):
     fresh_role(chapter, "app")
     chapter.query(SHOP_DDL)
     chapter.query(SHOP_DATA)
-    run(chapter, SHOP_GRANTS)
+    chapter._learner_conn.close()
+    chapter._learner_conn = None
     yield chapter
-    if chapter._learner_conn is not None:
-        chapter._learner_conn.close()
-    chapter_db.drop_database(course_server, dbname)
-    chapter_db.drop_created_roles(course_server, role, dbname)
+    _drop(course_server, chapter)
     with course_server.connect() as conn:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def ch(course_server, pristine):
+    """A copy of the broken shop's database for one test, with its own over-privileged app role."""
+    dbname = f"{pristine.database}_{uuid.uuid4().hex[:6]}"
+    with course_server.connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
+                                                                      sql.Identifier(pristine.database)))
+        portable.apply_settings(conn, dbname)
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {0} FROM PUBLIC; GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {0} "
+                             "TO {1}; GRANT CONNECT ON DATABASE {0} TO {2}").format(
+            sql.Identifier(dbname), sql.Identifier(pristine.role), sql.Identifier(chapter_db.CHECKER_ROLE)))
+    chapter = chapter_db.Chapter(info=INFO, server=course_server, database=dbname, role=pristine.role,
+                                 password=pristine.password)
+    fresh_role(chapter, "app")
+    run(chapter, SHOP_GRANTS)
+    yield chapter
+    _drop(course_server, chapter)
 
 
 def fix(ch, *exercises: str) -> None:
@@ -481,3 +506,31 @@ def test_13_13_table_wide_update_on_orders_passes(ch):
     fix(ch, "13.5", "13.10", "13.13")
     run(ch, "GRANT UPDATE ON shop.orders TO {app}")
     passed(check(ch, "13.13"))
+
+
+# ---- 13.14 N+1 ------------------------------------------------------------------------------------------------
+
+HISTORY = """SELECT o.id, count(*), sum(i.quantity * i.unit_price) FROM shop.orders o
+JOIN shop.order_items i ON i.order_id = o.id WHERE o.customer_id = 42 GROUP BY o.id ORDER BY o.id"""
+
+
+def test_13_14_without_the_foreign_key_indexes_fails_on_the_scan(ch):
+    failed(answer(ch, "13.14", HISTORY), "sequential scan", "chapter 04")
+
+
+def test_13_14_a_wrong_amount_fails(ch):
+    fix(ch, "13.3", "13.4")
+    failed(answer(ch, "13.14", HISTORY.replace("i.quantity * i.unit_price", "i.unit_price")), "column 3")
+
+
+def test_13_14_rows_out_of_order_fail(ch):
+    fix(ch, "13.3", "13.4")
+    failed(answer(ch, "13.14", HISTORY.replace("ORDER BY o.id", "ORDER BY o.id DESC")), "order")
+
+
+def test_13_14_a_lateral_subquery_passes(ch):
+    fix(ch, "13.3", "13.4")
+    passed(answer(ch, "13.14", """SELECT o.id, l.lines, l.amount FROM shop.orders o
+        CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity * unit_price) AS amount
+                            FROM shop.order_items WHERE order_id = o.id) l
+        WHERE o.customer_id = 42 ORDER BY o.id"""))
