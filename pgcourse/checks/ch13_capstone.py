@@ -18,6 +18,7 @@ import psycopg
 
 from . import CheckContext, exercise, get_exercise, run_check
 from .ch10_security import role_name
+from ..plans import Plan
 from .context import act_as, attempt, compare_rows, first_line, is_violation
 
 # ---- the broken shop ---------------------------------------------------------------------------------
@@ -240,6 +241,17 @@ def _refused(error: psycopg.Error | None) -> bool:
     return is_violation(error) or isinstance(error, psycopg.DataError)
 
 
+def _reads_tables(ctx: CheckContext, answer: str, what: str, tables: tuple[str, ...] = ()) -> Plan:
+    """The answer's plan (EXPLAIN ANALYZE, BUFFERS); fail unless it reads a table (each of ``tables``, if given):
+    rows typed into the query fit this dataset only."""
+    plan = ctx.explain(answer, analyze=True, buffers=True)
+    read = {n.relation for n in plan.nodes() if n.relation}
+    missing = [t for t in tables if t not in read] if tables else ([] if read else ["a table"])
+    ctx.expect(not missing, f"your query does not read {', '.join(missing)}: it returns rows written into it",
+               hint(f"compute the result from {what}", "05"))
+    return plan
+
+
 TEXT_TYPES = ("text", "character varying", "character", "citext")
 
 
@@ -457,6 +469,7 @@ def tags(ctx: CheckContext) -> str:
     compare_rows(got, ctx.rows(TAG_PAIRS), columns=columns_got,
                  hint=hint("one row per product and tag, trimmed (string_to_table(tags, ',') and trim() while migrating)",
                            "01"))
+    _reads_tables(ctx, answer, "where you now store the tags")
     return f"{len(got):,} (product, tag) pairs, stored one per row"
 
 
@@ -796,7 +809,7 @@ def order_history(ctx: CheckContext) -> str:
     compare_rows(got, ctx.rows(HISTORY_REFERENCE), ordered=True, columns=columns,
                  hint=hint("JOIN order_items, GROUP BY the order, ORDER BY its id: one statement instead of one per "
                            "order", "05"))
-    plan = ctx.explain(answer, analyze=True, buffers=True)
+    plan = _reads_tables(ctx, answer, "orders and order_items", ("orders", "order_items"))
     scanned = sorted(plan.seq_scanned() & {"orders", "order_items"})
     ctx.expect(not scanned, f"your query reads all of {' and '.join(scanned)} (a sequential scan) for {len(got)} orders",
                hint("the foreign-key indexes of 13.4 (orders.customer_id, order_items.order_id) let it find them", "04"))

@@ -534,3 +534,17 @@ def test_13_14_a_lateral_subquery_passes(ch):
         CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity * unit_price) AS amount
                             FROM shop.order_items WHERE order_id = o.id) l
         WHERE o.customer_id = 42 ORDER BY o.id"""))
+
+
+def test_13_14_rows_typed_into_the_query_fail(ch):
+    fix(ch, "13.3", "13.4", "13.14")
+    typed = ch.query(HISTORY)
+    values = ", ".join(f"({o}, {n}, {a})" for o, n, a in typed)
+    failed(answer(ch, "13.14", f"SELECT * FROM (VALUES {values}) AS v(id, lines, amount) ORDER BY id"),
+           "does not read orders")
+
+
+def test_13_5_pairs_typed_into_the_query_fail(ch):
+    fix(ch, "13.5")
+    pairs = ", ".join(f"({p}, '{t}')" for p, t in ch.query("SELECT product_id, tag FROM shop.product_tags"))
+    failed(answer(ch, "13.5", f"SELECT * FROM (VALUES {pairs}) AS v(product_id, tag)"), "does not read a table")
