@@ -16,7 +16,7 @@ from psycopg import sql
 from pgcourse import chapter as chapter_db
 from pgcourse.chapters import get
 from pgcourse.checks import exercises_for
-from pgcourse.checks.ch13_capstone import AREAS, SHOP_DATA, SHOP_DDL, SHOP_GRANTS, scorecard
+from pgcourse.checks.ch13_capstone import AREAS, SHOP_DATA, SHOP_DDL, SHOP_GRANTS, role_name, scorecard
 from pgcourse.datasets import portable
 from pgcourse.magics import save_answer
 from tests.checks.helpers import check, failed, passed
@@ -71,9 +71,8 @@ def pristine(course_server):
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-@pytest.fixture
-def ch(course_server, pristine):
-    """A copy of the broken shop's database for one test, with its own over-privileged app role."""
+def _copy(course_server, pristine) -> chapter_db.Chapter:
+    """A copy of the broken shop's database, with its own over-privileged app role."""
     dbname = f"{pristine.database}_{uuid.uuid4().hex[:6]}"
     with course_server.connect() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
@@ -86,8 +85,26 @@ def ch(course_server, pristine):
                                  password=pristine.password)
     fresh_role(chapter, "app")
     run(chapter, SHOP_GRANTS)
+    return chapter
+
+
+@pytest.fixture
+def ch(course_server, pristine):
+    """A copy of the broken shop's database for one test."""
+    chapter = _copy(course_server, pristine)
     yield chapter
     _drop(course_server, chapter)
+
+
+def test_a_reset_drops_the_chapters_app_role_with_its_database(course_server, pristine):
+    """The app role carries the chapter database's name, like chapter 10's roles, so a reset removes it."""
+    chapter = _copy(course_server, pristine)
+    app = role_name(chapter.database, "app")
+    chapter._learner_conn.close()
+    chapter_db.drop_database(course_server, chapter.database)
+    assert app in chapter_db.drop_created_roles(course_server, chapter.role, chapter.database)
+    with course_server.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [app]).fetchone()[0] == 0
 
 
 def fix(ch, *exercises: str) -> None:
