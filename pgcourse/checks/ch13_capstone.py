@@ -58,7 +58,7 @@ _ARRAY = "ARRAY[{}]"
 _COUNTRY = f"({_ARRAY.format(', '.join(repr(c) for c in COUNTRIES))})[1 + ((i * 13) % 40) / 5]"
 _CITY = f"({_ARRAY.format(', '.join(repr(c) for c in CITIES))})[1 + (i * 13) % 40]"
 
-#: The schema as it was delivered: every table, index, role grant and function the notebook starts from.
+#: The schema as it was delivered: every table, index and function the notebook starts from (grants: SHOP_GRANTS).
 SHOP_DDL = """DROP SCHEMA IF EXISTS shop CASCADE;
 CREATE SCHEMA shop;
 
