@@ -55,7 +55,7 @@ CHAPTERS: tuple[ChapterInfo, ...] = (
     ChapterInfo("11", "maintenance", "Maintenance and monitoring",
                 granted_roles=("pg_monitor", "pg_read_all_stats")),
     ChapterInfo("12", "backup", "Backup and recovery", scratch=True),
-    ChapterInfo("13", "capstone", "Capstone: anti-patterns"),
+    ChapterInfo("13", "capstone", "Capstone: anti-patterns", role_attributes=("CREATEROLE",)),
 )
 
 
