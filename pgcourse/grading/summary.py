@@ -101,8 +101,8 @@ def _shade(fraction: float | None) -> str:
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}
-th{background:#f4f4f4;position:sticky;top:0}td.learner,th.learner{text-align:left;font-weight:600}
-td.problems{text-align:left;font-size:.8rem;max-width:40rem}tr.average td{font-style:italic;background:#fafafa}
+th{background:#f4f4f4;position:sticky;top:0;vertical-align:bottom}th small{font-weight:normal;display:inline-block;max-width:6rem}td.learner,th.learner{text-align:left;font-weight:600}
+td.problems{text-align:left;font-size:.8rem;min-width:24rem;max-width:48rem}tr.average td{font-style:italic;background:#fafafa}
 .pass{color:#1b5e20}.fail{color:#b71c1c}"""
 
 
@@ -110,7 +110,8 @@ def html_page(report: GradeReport, *, title: str = "pgcourse: class summary") ->
     """A self-contained page (inline style, no script, nothing fetched): the table, a class average per chapter."""
     chapters, rows = class_rows(report)
     esc = html.escape
-    head = "".join(f"<th title='{esc(c.title)}'>{esc(c.number)}<br>{esc(c.slug)}<br>/{chapter_max(c):g}</th>" for c in chapters)
+    head = "".join(f"<th title='{esc(c.name)}: {esc(c.title)}'>{esc(c.number)}<br><small>{esc(c.slug.replace('_', ' '))}"
+                   f"</small><br>/{chapter_max(c):g}</th>" for c in chapters)
     body = []
     for row in rows:
         points, most, percent = _totals(row, chapters)
