@@ -11,6 +11,7 @@ import contextlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -186,7 +187,7 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
 
 
 def grade(paths: list[Path], server: Server, *, pass_mark: float = 60.0, server_note: str = "", jobs: int = 1,
-          on_graded=None, **options) -> GradeReport:
+          on_graded: Callable[[NotebookGrade, int, int], None] | None = None, **options) -> GradeReport:
     """Grade notebooks or folders of them (one folder per learner), ``jobs`` at a time, each in its own
     fresh database with its own role; a notebook's failure is reported in its own row and stops no other."""
     from .batch import collect, grade_submissions

@@ -23,7 +23,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from ..chapters import ChapterInfo
+from ..errors import PgcourseError
 from ..server.base import Server
 from .report import NotebookGrade
 
@@ -116,11 +119,14 @@ def _prepare(server: Server, size: str | None) -> None:
     from ..checks.sample import ensure_sample
     from .sandbox import make_sandbox
 
-    datasets.ensure(server, size or datasets.default_size())
-    chapter_db.ensure_checker_role(server)
-    with server.connect() as conn:
-        admin = conn.execute("SELECT current_user").fetchone()[0]
-    ensure_sample(server, admin)
+    try:
+        datasets.ensure(server, size or datasets.default_size())
+        chapter_db.ensure_checker_role(server)
+        with server.connect() as conn:
+            admin = conn.execute("SELECT current_user").fetchone()[0]
+        ensure_sample(server, admin)
+    except (PgcourseError, psycopg.Error):
+        pass  # each run meets the same problem and reports it in its own row
     make_sandbox().remove()  # under root: the kernel user is created and probed once
 
 
