@@ -16,7 +16,7 @@ import pytest
 from pgcourse import chapters
 from pgcourse.grading import batch, grade, integrity
 from pgcourse.grading.report import ExerciseGrade, GradeReport, Incident, NotebookGrade
-from pgcourse.grading.summary import class_rows, html_page, text, write_csv
+from pgcourse.grading.summary import class_rows, html_page, problems_of, text, write_csv
 
 from .conftest import PROJECT, answer_cell, code, solved_ch00
 
@@ -169,7 +169,7 @@ def test_a_hostile_or_endless_learner_costs_only_their_own_row(course_server, tm
     report = grade([klass], course_server, jobs=2, size="tiny", cell_timeout=60, statement_timeout="5s",
                    notebook_timeout=20)
     by = {nb.learner: nb for nb in report.notebooks}
-    assert by["alice"].points == 4 and by["alice"].incidents == [], by["alice"]
+    assert by["alice"].points == 4 and by["alice"].incidents == [] and problems_of(by["alice"]) == [], by["alice"]
     assert by["mallory"].points == 0 and any("login as postgres" in i.message for i in by["mallory"].incidents
                                              if i.kind == "attempt")
     zeno = [i for i in by["zeno"].incidents if i.kind == "notebook_timeout"]
