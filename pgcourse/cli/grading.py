@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_grade(args) -> int:
-    from ..grading import grade, read_notebook, ungradable
-    from ..grading.batch import collect
+    from ..grading import grade, read_notebook
+    from ..grading.batch import collect, not_gradable
     from ..grading.report import GradeReport, table, write_json, write_junit
     from ..grading.source import grading_server
     from ..grading.summary import text, write_csv, write_html
@@ -73,10 +73,8 @@ def cmd_grade(args) -> int:
                            jobs=args.jobs, on_graded=graded, size=args.size, cell_timeout=args.cell_timeout,
                            statement_timeout=args.statement_timeout, notebook_timeout=args.notebook_timeout)
     else:  # nothing to run: no server is started
-        report = GradeReport([ungradable(s.path, read_notebook(s.path)[1] if s.path.is_file() else None,
-                                         read_notebook(s.path)[2] if s.path.is_file() else
-                                         f"{s.path}: no notebook here", s.learner) for s in submissions],
-                             pass_mark=args.pass_mark, server="none (no notebook could be graded)")
+        report = GradeReport([not_gradable(s) for s in submissions], pass_mark=args.pass_mark,
+                             server="none (no notebook could be graded)")
     print(table(report))
     if len(learners) > 1:
         print(text(report))

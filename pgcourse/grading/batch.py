@@ -97,12 +97,22 @@ class Batch:
             yield
 
 
+def not_gradable(sub: Submission) -> NotebookGrade:
+    """The row of a submission that cannot be run: a learner's folder with no notebook, or why the notebook cannot."""
+    from . import read_notebook, ungradable
+
+    if sub.path.is_dir():
+        return ungradable(sub.path, None, f"no notebook (*.ipynb) in the learner's folder {sub.path}", sub.learner)
+    _, info, why = read_notebook(sub.path)
+    return ungradable(sub.path, info, why, sub.learner)
+
+
 def _grade_one(sub: Submission, server: Server, batch: Batch | None, options: dict) -> NotebookGrade:
     """Grade one submission; whatever goes wrong becomes that notebook's row, never an exception."""
     from . import grade_notebook, read_notebook, ungradable
 
     if sub.path.is_dir():
-        return ungradable(sub.path, None, f"no notebook (*.ipynb) in the learner's folder {sub.path}", sub.learner)
+        return not_gradable(sub)
     try:
         return grade_notebook(sub.path, server, learner=sub.learner, batch=batch, **options)
     except Exception as exc:  # a bug or a server hiccup in the grader: this notebook's row says so, others go on
