@@ -199,3 +199,21 @@ def test_the_grade_command_grades_a_class_in_parallel_and_writes_the_summaries(c
     data = json.loads((tmp_path / "out" / "grades.json").read_text())
     assert {nb["learner"] for nb in data["notebooks"]} == {"alice", "bob", "carol"}
     assert not any("graded again alone" in nb["message"] for nb in data["notebooks"])  # nobody was blamed for another
+
+
+def test_a_chapter_that_reaches_other_runs_is_graded_after_the_others_with_nothing_beside_it(tmp_path, monkeypatch):
+    names = ["00_getting_started.ipynb", "10_security.ipynb", "03_constraints.ipynb", "11_maintenance.ipynb"]
+    for name in names:
+        _touch(tmp_path / "alice" / name)
+    calls = []
+
+    def fake(path, server, *, learner="", batch=None, **kw):
+        calls.append((Path(path).name, batch is None))
+        return NotebookGrade(str(path), Path(path).name[:2], learner=learner)
+
+    monkeypatch.setattr("pgcourse.grading.grade_notebook", fake)
+    monkeypatch.setattr(batch, "_prepare", lambda server, size: None)
+    report = grade([tmp_path / "alice"], server=None, jobs=2)
+    assert sorted(calls[:2]) == [("00_getting_started.ipynb", False), ("03_constraints.ipynb", False)]
+    assert calls[2:] == [("10_security.ipynb", True), ("11_maintenance.ipynb", True)]  # alone, after the others
+    assert [Path(nb.notebook).name for nb in report.notebooks] == sorted(names)  # reported in the class's order
