@@ -60,10 +60,13 @@ def pytest_runtest_setup(item):
 
 
 
-#: Modules whose tests are spread over the workers one by one (each grades or runs a whole chapter);
-#: every other module (and every notebook, whose cells must run in order in one kernel) stays on one
-#: worker, in order, sharing its fixtures.
-SPREAD = ("tests/test_exercises_both_ways.py", "tests/test_learner_notebooks.py")
+#: Modules whose tests are spread over the workers one by one (each runs a whole chapter); every other
+#: module (and every notebook, whose cells must run in order in one kernel) stays on one worker, in
+#: order, sharing its fixtures.
+SPREAD = ("tests/test_learner_notebooks.py",)
+#: Modules whose tests share one expensive run per side: ``test_learner_*`` on one worker, ``test_solution_*``
+#: on one worker (each grades the whole course in a single `pgcourse grade` run, a module fixture).
+BY_SIDE = ("tests/test_exercises_both_ways.py",)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -73,7 +76,9 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
+            path, _, test = nodeid.partition("::")
+            if path in BY_SIDE:
+                return f"{path}::{test.split('_')[1]}"
             return nodeid if path in SPREAD else path
 
     return ModuleScheduling(config, log)

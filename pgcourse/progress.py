@@ -49,15 +49,13 @@ def record(chapter: ChapterInfo, result) -> None:
 
 
 def summary() -> list[tuple[ChapterInfo, int, int, list[str]]]:
-    """(chapter, exercises ever passed, total, their ids) for every chapter that has exercises."""
+    """(chapter, exercises ever passed, total, their ids) for every chapter of the course (total 0: no checks yet)."""
     from .checks import exercises_for
 
     data = load()
     rows = []
     for chapter in CHAPTERS:
         exercises = exercises_for(chapter)
-        if not exercises:
-            continue
         done = [e.id for e in exercises if ever_passed(data.get(chapter.name, {}).get(e.id, {}))]
         rows.append((chapter, len(done), len(exercises), done))
     return rows
@@ -68,14 +66,22 @@ _LAST = {"passed": "passed", "failed": "failed", "error": "error", None: "not ch
 
 
 def report() -> list[str]:
-    """``pgcourse progress``: per chapter a bar, then per exercise whether it was ever passed and the last result."""
+    """``pgcourse progress``: every chapter of the course with a bar (or why not), then per exercise whether
+    it was ever passed and the last result."""
     from .checks import exercises_for
 
     data = load()
     lines: list[str] = []
-    total_done = total = 0
-    for chapter, done, count, _ in summary():
-        lines.append(f"{chapter.name:<24} {done:>2}/{count:<2} [{'#' * done}{'.' * (count - done)}]")
+    total_done = total = tried = 0
+    rows = summary()
+    for chapter, done, count, _ in rows:
+        if not count:
+            lines.append(f"{chapter.name:<24}  -/-  no exercises to check yet")
+            continue
+        started = any(ex.id in data.get(chapter.name, {}) for ex in exercises_for(chapter))
+        tried += started
+        lines.append(f"{chapter.name:<24} {done:>2}/{count:<2} [{'#' * done}{'.' * (count - done)}]"
+                     + ("" if started else "  not tried yet"))
         for ex in exercises_for(chapter):
             entry = data.get(chapter.name, {}).get(ex.id, {})
             mark = "✔ passed" if ever_passed(entry) else "  -     "
@@ -83,6 +89,6 @@ def report() -> list[str]:
             when = f" ({entry['at'][:16].replace('T', ' ')} UTC)" if entry.get("at") else ""
             lines.append(f"  {ex.id:<5} {mark}  last: {last}{when}  {ex.title}")
         total_done, total = total_done + done, total + count
-    if lines:
-        lines.append(f"{'total':<24} {total_done:>2}/{total:<2}")
+    if total:
+        lines.append(f"{'total':<24} {total_done:>2}/{total:<2} exercises passed; {tried} of {len(rows)} chapters tried")
     return lines

@@ -56,3 +56,21 @@ def test_progress_files_that_kept_only_the_last_status_still_count_passes(home):
     (home / "progress.json").write_text(json.dumps({"00_getting_started": {"0.1": {"status": "passed"}}}))
     _check("0.1", "failed")
     assert progress.ever_passed(progress.load()["00_getting_started"]["0.1"])
+
+
+def test_every_chapter_of_the_course_is_listed_tried_or_not(home):
+    _check("0.1", "passed")
+    heads = [line for line in progress.report() if not line.startswith(" ")]
+    assert [h.split()[0] for h in heads[:-1]] == [c.name for c in chapters.CHAPTERS]  # all 14, in order
+    assert "not tried" not in heads[0] and all("not tried yet" in h or "no exercises" in h for h in heads[1:-1])
+    assert heads[-1].endswith(f"1 of {len(chapters.CHAPTERS)} chapters tried")
+
+
+def test_a_chapter_without_checks_yet_is_listed_as_such(home, monkeypatch):
+    import pgcourse.checks
+
+    real = pgcourse.checks.exercises_for
+    monkeypatch.setattr(pgcourse.checks, "exercises_for", lambda ch: [] if ch.number == "13" else real(ch))
+    line = next(l for l in progress.report() if l.startswith("13_capstone"))
+    assert "no exercises to check yet" in line
+    assert next(r for r in progress.summary() if r[0].number == "13")[1:3] == (0, 0)

@@ -7,10 +7,13 @@ never read, so nothing a notebook prints can change a grade.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbformat import NotebookNode
@@ -29,6 +32,9 @@ from .report import ExerciseGrade, GradeReport, Incident, NotebookGrade
 from .sandbox import make_sandbox
 from .structure import exercise_regions, exercises_in
 
+if TYPE_CHECKING:
+    from .batch import Batch
+
 __all__ = ["GradeReport", "grade", "grade_notebook", "read_notebook"]
 
 #: Default seconds a single cell may run before its kernel is restarted.
@@ -37,8 +43,8 @@ DEFAULT_CELL_TIMEOUT = 300.0
 
 def _run_names(info: ChapterInfo) -> tuple[str, str]:
     """A grading database and a role of the run's own (roles are cluster-wide: nothing is shared between runs)."""
-    tag = uuid.uuid4().hex[:8]
-    return f"grade_{info.database}"[:50] + f"_{tag}", f"grade_ch{info.number}_{tag}"
+    tag = uuid.uuid4().hex[:12]  # 48 random bits: runs side by side (--jobs) never meet
+    return f"grade_{info.database}"[:40] + f"_{tag}", f"grade_ch{info.number}_{tag}"
 
 
 def _timeout_ms(server: Server, value: str) -> int:
@@ -78,9 +84,10 @@ def read_notebook(path: Path) -> tuple[NotebookNode | None, ChapterInfo | None, 
     return nb, info, ""
 
 
-def ungradable(path: Path, info: ChapterInfo | None, message: str) -> NotebookGrade:
+def ungradable(path: Path, info: ChapterInfo | None, message: str, learner: str = "") -> NotebookGrade:
     """A notebook the grader cannot run: it scores 0 of what its chapter is worth (1 point if unknown)."""
-    grade = NotebookGrade(notebook=str(path), chapter=info.number if info else None, status="error", message=message)
+    grade = NotebookGrade(notebook=str(path), chapter=info.number if info else None, status="error", message=message,
+                          learner=learner)
     exercises = exercises_for(info) if info else []
     for ex in exercises:
         grade.exercises.append(ExerciseGrade(ex.id, ex.title, "error", 0, ex.points, "not graded: " + message))
@@ -90,25 +97,32 @@ def ungradable(path: Path, info: ChapterInfo | None, message: str) -> NotebookGr
 
 
 def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
-                   statement_timeout: str | None = None) -> NotebookGrade:
+                   statement_timeout: str | None = None, notebook_timeout: float | None = None, learner: str = "",
+                   batch: "Batch | None" = None) -> NotebookGrade:
     """Grade one notebook in a database and with a role of its own (both dropped afterwards).
 
     The kernel gets only the learner's URL of that database (no administrator); what the notebook
     did outside it is reported as an incident and scores 0. Never raises for a learner's mistake.
+    ``batch``: other notebooks are graded at the same time (``--jobs``); their names are not this run's
+    concern, and the steps that write shared catalog rows take turns with theirs.
     """
     started = time.monotonic()
     nb, info, problem = read_notebook(Path(path))
     if nb is None:
-        return ungradable(Path(path), info, problem)
-    grade = NotebookGrade(notebook=str(path), chapter=info.number)
+        return ungradable(Path(path), info, problem, learner)
+    grade = NotebookGrade(notebook=str(path), chapter=info.number, learner=learner)
     exercises = exercises_for(info)
     dbname, role = _run_names(info)
     password = secrets.token_urlsafe(24)
     roles = [role]
+    databases = {dbname, chapter_db.scratch_name(dbname)}
     sandbox = None
+    turn = batch.catalog_turn if batch is not None else contextlib.nullcontext
+    if batch is not None:
+        batch.register(databases | {role})
     try:
-        chapter_db.create_database(server, info, dbname=dbname, size=size, role=role, password=password)
-        databases = {dbname, chapter_db.scratch_name(dbname)}
+        with turn():
+            chapter_db.create_database(server, info, dbname=dbname, size=size, role=role, password=password)
         limit = statement_timeout or info.statement_timeout
         with server.connect() as conn:
             conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET statement_timeout = {}").format(
@@ -124,21 +138,26 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
                           learner_url=chapter_db.learner_url(server, info, dbname, role, password))
         grade.incidents = execute_notebook(
             nb, env=env, cwd=sandbox.home, cell_timeout=cell_timeout, sandbox=sandbox, after_cell=guard.after_cell,
-            on_restart=lambda: _stop_sessions(server, roles))
+            on_restart=lambda: _stop_sessions(server, roles), notebook_timeout=notebook_timeout)
         sandbox.kill_leftovers()
         roles += integrity.roles_created_by(server, role)
+        if batch is not None:
+            batch.register(set(roles))
         _stop_sessions(server, roles)
         grade.incidents += guard.after_cell(None)
-        grade.incidents += integrity.changes(before, integrity.snapshot(server), databases=databases, roles=set(roles))
-        grade.incidents += log.attempts(roles=set(roles), databases=databases)
+        others = batch.others(databases | set(roles)) if batch is not None else frozenset()
+        grade.incidents += integrity.changes(before, integrity.snapshot(server), databases=databases, roles=set(roles),
+                                             others=others)
+        grade.incidents += log.attempts(roles=set(roles), databases=databases, others=others)
         if sandbox.note:
             grade.message = sandbox.note
         opened = chapter_db.Chapter(info=info, server=server, database=dbname, role=role, password=password)
         mentioned = {ref for cell in nb.cells if cell.cell_type == "code" for ref in exercises_in(cell.source)}
         timeout_ms = _timeout_ms(server, limit)
         outside = [i for i in grade.incidents if i.kind in integrity.OUTSIDE_KINDS]
-        for ex in exercises:
-            result = run_check(ex.id, opened, timeout_ms=timeout_ms)
+        with turn():  # checks grant the run's role the shared sample database
+            results = [run_check(ex.id, opened, timeout_ms=timeout_ms) for ex in exercises]
+        for ex, result in zip(exercises, results):
             own = [i.line() for i in grade.incidents if i.exercise == ex.id]
             if ex.id not in mentioned:
                 incident = Incident("missing_cell", f"no cell answers or checks {ex.id}: was it deleted? "
@@ -156,9 +175,10 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
         if sandbox is not None:
             sandbox.remove()
         try:
-            _stop_sessions(server, roles)
-            chapter_db.drop_database(server, dbname)
-            left = integrity.drop_roles(server, roles, [SAMPLE_DB, "postgres"])
+            with turn():
+                _stop_sessions(server, roles)
+                chapter_db.drop_database(server, dbname)
+                left = integrity.drop_roles(server, roles, [SAMPLE_DB, "postgres"])
             grade.incidents += [Incident("outside", f"a role of the run could not be dropped: {why}") for why in left]
         except PgcourseError:
             pass
@@ -166,6 +186,11 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
     return grade
 
 
-def grade(paths: list[Path], server: Server, *, pass_mark: float = 60.0, server_note: str = "", **options) -> GradeReport:
-    """Grade notebooks one after another (each in its own fresh database, with its own role)."""
-    return GradeReport([grade_notebook(Path(p), server, **options) for p in paths], pass_mark=pass_mark, server=server_note)
+def grade(paths: list[Path], server: Server, *, pass_mark: float = 60.0, server_note: str = "", jobs: int = 1,
+          on_graded: Callable[[NotebookGrade, int, int], None] | None = None, **options) -> GradeReport:
+    """Grade notebooks or folders of them (one folder per learner), ``jobs`` at a time, each in its own
+    fresh database with its own role; a notebook's failure is reported in its own row and stops no other."""
+    from .batch import collect, grade_submissions
+
+    grades = grade_submissions(collect([Path(p) for p in paths]), server, jobs=jobs, on_graded=on_graded, **options)
+    return GradeReport(grades, pass_mark=pass_mark, server=server_note)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -103,13 +104,25 @@ def _incident(kind: str, message: str, nb: NotebookNode, index: int) -> Incident
 
 def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_timeout: float,
                      on_restart: Callable[[], None] = lambda: None, sandbox: "KernelSandbox | None" = None,
-                     after_cell: Callable[[int], list[Incident]] = lambda index: []) -> list[Incident]:
+                     after_cell: Callable[[int], list[Incident]] = lambda index: [],
+                     notebook_timeout: float | None = None) -> list[Incident]:
     """Run every code cell in order; return what went wrong, cell by cell (cells are numbered from 1).
 
     After a dead kernel or a timeout the kernel is restarted and the set-up cells above are run again
     (the opener, imports, helpers), so a later answer still finds what it needs. ``after_cell`` is
-    called after each cell with its index (the grader's answer guard).
+    called after each cell with its index (the grader's answer guard). ``notebook_timeout`` bounds the
+    whole run (a class batch must not wait for ever on one notebook): cells left then are not run.
     """
+    deadline = time.monotonic() + notebook_timeout if notebook_timeout else None
+
+    def cell_limit() -> float:
+        """This cell's timeout: the cell timeout, or what is left of the notebook's time if less."""
+        return cell_timeout if deadline is None else min(cell_timeout, deadline - time.monotonic())
+
+    def out_of_time(index: int) -> list[Incident]:
+        return [_incident("notebook_timeout", f"not run: the notebook used up its {notebook_timeout:g} s "
+                          "(--notebook-timeout)", nb, i) for i in code[code.index(index):]]
+
     code = _code_cells(nb)
     opener = _opener(nb, code)
     incidents: list[Incident] = []
@@ -128,11 +141,21 @@ def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_t
                         incidents += after_cell(index)
                 while pos < len(code):
                     index = code[pos]
+                    if cell_limit() < 1:
+                        incidents += out_of_time(index)
+                        return incidents
                     pos += 1
+                    limit = cell_limit()
+                    client.timeout = max(1, int(limit))
                     try:
                         client.execute_cell(nb.cells[index], index)
                     except CellTimeoutError:
                         failed.add(index)
+                        if limit < cell_timeout:  # the notebook's time ran out, not the cell's
+                            incidents.append(_incident("notebook_timeout", f"stopped: the notebook used up its "
+                                                       f"{notebook_timeout:g} s (--notebook-timeout)", nb, index))
+                            incidents += out_of_time(code[pos]) if pos < len(code) else []
+                            return incidents
                         incidents.append(_incident("timeout", f"ran longer than the {cell_timeout:g} s cell timeout and was "
                                                    "stopped; the kernel was restarted", nb, index))
                         break

@@ -78,11 +78,35 @@ def _mine(key: str, databases: set[str], roles: set[str]) -> bool:
     return False
 
 
-def changes(before: dict[str, str], after: dict[str, str], *, databases: set[str], roles: set[str]) -> list[Incident]:
-    """Incidents for every catalog entry outside the run's own that appeared, disappeared or changed."""
+def _theirs(key: str, others: frozenset[str]) -> bool:
+    """A catalog entry that names a database or role of another run graded at the same time (``--jobs``)."""
+    return bool(others) and any(word in others for word in key.split(" "))
+
+
+_ACL = re.compile(r"acl=\{([^}]*)\}")
+
+
+def _without(value: str | None, others: frozenset[str]) -> str | None:
+    """A database's attributes without the privileges granted to other runs' roles (they come and go with them)."""
+    if value is None or not others:
+        return value
+    def keep(match: re.Match) -> str:
+        items = [i for i in match[1].split(",") if i and i.split("=", 1)[0].strip('"') not in others]
+        return "acl={" + ",".join(items) + "}"
+    return _ACL.sub(keep, value)
+
+
+def changes(before: dict[str, str], after: dict[str, str], *, databases: set[str], roles: set[str],
+            others: frozenset[str] = frozenset()) -> list[Incident]:
+    """Incidents for every catalog entry outside the run's own that appeared, disappeared or changed.
+
+    ``others``: names of the databases and roles of runs graded at the same time; what they did to
+    their own entries, and privileges granted to them, are their own runs' business.
+    """
     incidents = []
     for key in sorted(before.keys() | after.keys()):
-        if _mine(key, databases, roles) or before.get(key) == after.get(key):
+        if _mine(key, databases, roles) or _theirs(key, others) \
+                or _without(before.get(key), others) == _without(after.get(key), others):
             continue
         if key not in after:
             what = f"{key} is gone"
@@ -140,15 +164,16 @@ class LogWatch:
         except OSError:
             return []
 
-    def attempts(self, *, roles: set[str], databases: set[str]) -> list[Incident]:
-        """What the run's roles tried outside their databases and were refused, and logins as anyone else."""
+    def attempts(self, *, roles: set[str], databases: set[str], others: frozenset[str] = frozenset()) -> list[Incident]:
+        """What the run's roles tried outside their databases and were refused, and logins as anyone else
+        (but another run's own roles: ``others``, graded at the same time)."""
         found: list[Incident] = []
         for line in self.lines():
             match = _LOG_LINE.match(line)
             if not match:
                 continue
             user, db, msg = match["user"], match["db"], match["msg"]
-            if _LOGIN_FAILED.search(msg) and user not in roles:
+            if _LOGIN_FAILED.search(msg) and user not in roles and user not in others:
                 what = f"a login as {user or 'an unknown role'} to database {db or '?'} was refused ({msg})"
             elif user in roles and db and db not in databases:
                 what = f"tried something in database {db}: {msg}"

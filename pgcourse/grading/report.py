@@ -10,7 +10,8 @@ from pathlib import Path
 
 @dataclass
 class Incident:
-    """Something that went wrong while the notebook ran (kinds: error, timeout, dead_kernel, huge_output, not_run, missing_cell)."""
+    """Something that went wrong while the notebook ran (kinds: error, timeout, notebook_timeout, dead_kernel,
+    huge_output, not_run, missing_cell; outside and attempt: see integrity.py)."""
 
     kind: str
     message: str
@@ -43,6 +44,8 @@ class NotebookGrade:
     exercises: list[ExerciseGrade] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     seconds: float = 0.0
+    #: whose notebook: the folder it was found in (``submissions/alice/...`` -> alice)
+    learner: str = ""
 
     @property
     def points(self) -> float:
