@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg  # noqa: E402
 
 from pgcourse import datasets, disk  # noqa: E402
-from pgcourse.server.embedded import EmbeddedCluster, os_free_port  # noqa: E402
+from pgcourse.server.embedded import EmbeddedCluster  # noqa: E402
 from pgcourse.server.reflink import file_copy_method  # noqa: E402
 from pgcourse.testing import xfs_folder  # noqa: E402
+from pgcourse.workshop.broker import start_process  # noqa: E402
 
 #: The first queries of chapter 00 (its first cells after open_chapter).
 FIRST_QUERIES = [
@@ -198,20 +199,8 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PGCOURSE_")}
         env.update(PGCOURSE_DATABASE_URL=server.url, PGCOURSE_WORKSHOP_DIR=str(Path(state) / "workshop"),
                    PGCOURSE_HOME=str(Path(state) / "home"), PGCOURSE_DATASET_SIZE=args.size)
-        port = os_free_port()
-        broker = subprocess.Popen([sys.executable, "-m", "pgcourse", "workshop", "broker", "--port", str(port), "--quiet"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
+        broker, base = start_process(env)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/health", timeout=5):
-                        break
-                except OSError:
-                    if broker.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("the broker did not start: " + (broker.stderr.read().decode() if broker.stderr else ""))
-                    time.sleep(0.2)
             postmaster = cluster.pid()
             idle_pss, idle_rss = server_memory(postmaster)
             print(f"idle server memory: PSS {disk.pretty(idle_pss)}, RSS {disk.pretty(idle_rss)}")

@@ -276,3 +276,32 @@ def run(host: str, port: int, size: str | None = None, quiet: bool = False) -> i
         httpd.server_close()
     print("pgcourse: workshop broker stopped", file=sys.stderr)
     return 0
+
+
+def start_process(env: dict[str, str], *, prefix: str = "", quiet: bool = True, output: Any = None,
+                  timeout: float = 120) -> tuple[Any, str]:
+    """Start ``pgcourse workshop broker`` in a process of its own (tests, benchmarks) and wait until it answers.
+
+    Returns the process and its base URL (with ``prefix``); raises PgcourseError with its output if it never does."""
+    import subprocess
+    import time
+    import urllib.request
+
+    from ..server.embedded import os_free_port
+
+    port = os_free_port()
+    command = [sys.executable, "-m", "pgcourse", "workshop", "broker", "--port", str(port)] + (["--quiet"] if quiet else [])
+    proc = subprocess.Popen(command, env=env, stdout=output or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if output else subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}{prefix.rstrip('/')}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5):
+                return proc, base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                said = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise PgcourseError(f"the broker did not start: {said}") from None
+            time.sleep(0.2)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +16,9 @@ import psycopg
 import pytest
 
 from pgcourse import datasets
+from pgcourse.errors import PgcourseError
+from pgcourse.server.embedded import os_free_port
+from pgcourse.workshop.broker import start_process
 from pgcourse.server import Server
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -27,10 +28,7 @@ SIZE = "tiny"
 SHARED = ("postgres", "template1", "pgcourse_tiny", "pgcourse_small", "pgcourse_large")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = os_free_port
 
 
 def http(base: str, method: str, path: str, token: str | None, payload: dict | None = None) -> tuple[int, dict | str]:
@@ -100,23 +98,13 @@ def workshop(pg_server: Server, tmp_path_factory, request) -> Iterator[Workshop]
                            env=env, capture_output=True, text=True, timeout=300)
     assert added.returncode == 0, added.stdout + added.stderr
     tokens = json.loads((folder / "state" / "tokens.json").read_text())
-    port = free_port()
     log = open(folder / "broker.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "pgcourse", "workshop", "broker", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if http(url, "GET", "/health", None)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the broker did not start:\n" + (folder / "broker.log").read_text())
-            time.sleep(0.2)
+        proc, url = start_process(env, quiet=False, output=log)
+    except PgcourseError:
+        log.close()
+        pytest.fail("the broker did not start:\n" + (folder / "broker.log").read_text())
+    try:
         yield Workshop(url=url, folder=folder / "state", server=pg_server, tokens=tokens, proc=proc)
     finally:
         proc.terminate()

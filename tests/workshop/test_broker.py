@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -14,6 +11,7 @@ import pytest
 from pgcourse import chapter as chapter_db
 from pgcourse.errors import ChapterError
 from pgcourse.workshop import roster
+from pgcourse.workshop.broker import start_process
 
 from .conftest import free_port, http
 
@@ -60,20 +58,8 @@ def test_refusals_are_json_with_a_status_that_says_why(workshop):
 def test_the_broker_serves_below_the_hubs_service_prefix(workshop, tmp_path):
     env = workshop.admin_env()
     env.update(JUPYTERHUB_SERVICE_PREFIX="/services/pgcourse/", PGCOURSE_HOME=str(tmp_path))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pgcourse", "workshop", "broker", "--port", str(port), "--quiet"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/services/pgcourse"
+    proc, base = start_process(env, prefix="/services/pgcourse/")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if http(base, "GET", "/health", None)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the broker did not start"
-            time.sleep(0.2)
         status, body = http(base, "GET", "/whoami", workshop.tokens["br_ken"])
         assert status == 200 and body["learner"] == "br_ken"
     finally:
