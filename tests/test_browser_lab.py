@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pgcourse.server.embedded import free_port
+from pgcourse.server.embedded import os_free_port
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def lab(course_server, tmp_path):
     workspace = tmp_path / "workspace"
     env = dict(os.environ, PGCOURSE_DATABASE_URL=course_server.url, PGCOURSE_WORKSPACE=str(workspace),
                PGCOURSE_HOME=str(tmp_path / "home"))
-    port = free_port()
+    port = os_free_port()  # the OS picks it: parallel workers searching up from the same port can pick the same one
     log = tmp_path / "lab.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([*PGCOURSE, "lab", "--no-browser", "--port", str(port)], env=env, stdout=out,
