@@ -36,7 +36,7 @@ BAD_INPUT = [  # (arguments, exit code, words the one line must contain[, enviro
     (["reset", "77"], 2, "no chapter '77' (choose from 00_getting_started"),
     (["reset", "04", "--size", "huge"], 2, "choose from 'tiny', 'small', 'large'"),
     (["record", "77"], 2, "no chapter '77'"),
-    (["record", "13"], 2, "no solutions/13_capstone.ipynb"),
+    (["record", "13"], 2, "no solutions/13_capstone.ipynb", {"PGCOURSE_PROJECT": "/nonexistent/pgcourse"}),
     (["seed", "--size", "huge"], 2, "choose from 'tiny', 'small', 'large'"),
     (["datasets", "--bogus"], 2, "pgcourse datasets: unrecognized arguments: --bogus"),
     (["build", "--nope"], 2, "pgcourse build: unrecognized arguments"),

@@ -29,7 +29,7 @@ _CHECK = re.compile(r"""^\s*pgcourse\.check\(\s*["'](?P<id>[^"']+)["']\s*\)\s*$"
 _EXERCISE_HEADING = re.compile(r"^#{2,4}\s+Exercise\s+(?P<id>\d+\.\d+)", re.MULTILINE)
 _LINK = re.compile(r"(?<!!)\[(?P<label>[^\]\n]+)\]\((?P<target>[^)\s]+)\)")
 #: The README sections each site page carries.
-SETUP_SECTIONS = ["The two commands", "Where PostgreSQL comes from", "Your own server", "Troubleshooting"]
+SETUP_SECTIONS = ["The two commands", "Where PostgreSQL comes from", "Your own server", "Running a workshop", "Troubleshooting"]
 GRADING_SECTIONS = ["How checks and grading work", "Grading in CI"]
 
 
@@ -213,7 +213,7 @@ def stage(source: Path, root: Path) -> list[str]:
     order = ["setup", *chapters, "dataset", *(["guide-errata"] if "guide-errata" in pages else []), "grading"]
     toc = "\n".join(order)
     (source / "index.md").write_text(
-        "# pgcourse: a hands-on PostgreSQL 18 course\n\n" + _readme_intro(readme)
+        "# pgcourse: a hands-on PostgreSQL 18 course\n\n" + site_links(_readme_intro(readme), "", names)
         + f"\nStart with [the set-up](setup.md): one command, `{LAB_COMMAND}`, opens the chapters in JupyterLab.\n\n"
         + f"```{{toctree}}\n:maxdepth: 1\n:caption: The course\n\n{toc}\n```\n")
     return ["index", *order]

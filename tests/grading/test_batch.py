@@ -49,8 +49,8 @@ def test_single_notebooks_globs_and_a_learner_folder_still_work(tmp_path):
 
 def test_chapters_whose_role_reaches_other_runs_are_graded_alone():
     alone = {c.number for c in chapters.CHAPTERS if batch.grades_alone(c)}
-    assert {"10", "11"} <= alone  # CREATEROLE; pg_signal_backend ends other roles' sessions
-    assert not {"00", "03", "04", "05"} & alone
+    assert {"10", "13"} <= alone  # CREATEROLE: roles are cluster-wide
+    assert not {"00", "03", "04", "05", "11"} & alone  # 11: monitoring roles read, they end no one's session
 
 
 # ---- the class summary ---------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_the_grade_command_grades_a_class_in_parallel_and_writes_the_summaries(c
 
 
 def test_a_chapter_that_reaches_other_runs_is_graded_after_the_others_with_nothing_beside_it(tmp_path, monkeypatch):
-    names = ["00_getting_started.ipynb", "10_security.ipynb", "03_constraints.ipynb", "11_maintenance.ipynb"]
+    names = ["00_getting_started.ipynb", "10_security.ipynb", "03_constraints.ipynb", "13_capstone.ipynb"]
     for name in names:
         _touch(tmp_path / "alice" / name)
     calls = []
@@ -215,5 +215,5 @@ def test_a_chapter_that_reaches_other_runs_is_graded_after_the_others_with_nothi
     monkeypatch.setattr(batch, "_prepare", lambda server, size: None)
     report = grade([tmp_path / "alice"], server=None, jobs=2)
     assert sorted(calls[:2]) == [("00_getting_started.ipynb", False), ("03_constraints.ipynb", False)]
-    assert calls[2:] == [("10_security.ipynb", True), ("11_maintenance.ipynb", True)]  # alone, after the others
+    assert calls[2:] == [("10_security.ipynb", True), ("13_capstone.ipynb", True)]  # alone, after the others
     assert [Path(nb.notebook).name for nb in report.notebooks] == sorted(names)  # reported in the class's order
