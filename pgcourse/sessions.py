@@ -31,6 +31,8 @@ CYCLE_WAIT = 15.0
 POLL = 0.01
 #: Rows a step shows at most.
 SHOWN_ROWS = 20
+#: A wait pg_blocking_pids saw but pg_locks, read a moment apart, did not (looked up again before it is shown).
+UNKNOWN_LOCK = "a lock"
 
 _WAITS = """
 SELECT w.pid, pg_blocking_pids(w.pid), l.locktype, l.mode, l.relation::regclass::text, l.page, l.tuple
@@ -335,7 +337,11 @@ class Lab:
                     unblocked.pop(s.name, None)
                     seen_blocked.add(s.name)
                     names = [by_pid[p].name if p in by_pid else "another connection (not in this lab)" for p in blockers]
-                    s.pending.waited_for = f"{lock}, held by {', '.join(names)}"
+                    described = lock != UNKNOWN_LOCK
+                    if described or not s.pending.waited_for:
+                        s.pending.waited_for = f"{lock}, held by {', '.join(names)}"
+                    if not described and now - start < wait:
+                        settled = False  # blocked, but pg_locks (a snapshot of its own) missed the wait: look again
                     ends_by_itself = s.lock_timeout or self._in_cycle(s.pid, waits)
                     if ends_by_itself and now - start < CYCLE_WAIT:
                         settled = False
@@ -437,7 +443,7 @@ class Lab:
 def _lock_words(locktype: str | None, mode: str | None, relation: str | None, page: int | None, tup: int | None) -> str:
     """A waited-for lock in words, without ids: "ShareLock on a transaction", "AccessExclusiveLock on accounts"."""
     if locktype is None:
-        return "a lock"
+        return UNKNOWN_LOCK
     if locktype == "relation":
         return f"{mode} on {relation}"
     if locktype == "tuple":
