@@ -430,6 +430,11 @@ class Chapter:
         return bool(self.given_url)
 
     @property
+    def _no_admin(self) -> str:
+        """Why there is no administrator here, in this kernel's words (a grade run's or a workshop's)."""
+        return NO_ADMIN_WORKSHOP if self.workshop else NO_ADMIN
+
+    @property
     def url(self) -> str:
         """The learner's URL (what the %sql magic uses)."""
         if self.given_url:
@@ -441,14 +446,14 @@ class Chapter:
     def admin(self) -> psycopg.Connection:
         """A new superuser connection to the chapter database (set-up outside notebooks only)."""
         if self.graded:
-            raise ChapterError(NO_ADMIN_WORKSHOP if self.workshop else NO_ADMIN)
+            raise ChapterError(self._no_admin)
         return self.server.connect(self.database)
 
     def reader(self, dbname: str | None = None) -> psycopg.Connection:
         """A new read-only connection for checks: as the checker role where it exists (learner code a check
         meets runs with read rights only), else as the administrator (a server that cannot grant it)."""
         if self.graded:
-            raise ChapterError(NO_ADMIN)
+            raise ChapterError(self._no_admin)
         dbname = dbname or self.database
         with self.server.connect(dbname) as conn:
             can = conn.execute("SELECT has_database_privilege(%s, current_database(), 'CONNECT') "
@@ -537,13 +542,11 @@ def open_chapter(ref: str | int, *, reset_db: bool = False, size: str | None = N
 
     info = chapters.get(ref)
     close_all()  # the first cell run again: the live sessions of the earlier run are reported and closed
-    if os.environ.get(CHAPTER_URL_ENV) or _in_workshop():
-        if os.environ.get(CHAPTER_URL_ENV):
-            chapter = _graded_chapter(info)
-        else:
-            from .workshop import client
+    graded = bool(os.environ.get(CHAPTER_URL_ENV))
+    if graded or _in_workshop():
+        from .workshop import client
 
-            chapter = client.open_chapter(info, reset=reset_db)
+        chapter = _graded_chapter(info) if graded else client.open_chapter(info, reset=reset_db)
         if magic:
             from .magics import connect_sql_magic
 

@@ -85,8 +85,8 @@ def psql_env(args: list[str]) -> dict[str, str]:
     The chapter is read from the name (``..._ch04_...``); the broker gives this learner's URL for it.
     """
     import re
-    from urllib.parse import unquote, urlsplit
 
+    from ..backup import url_env
     from ..chapter import scratch_name
 
     wanted = ""
@@ -100,9 +100,7 @@ def psql_env(args: list[str]) -> dict[str, str]:
         raise ChapterError(f"in a workshop, `pgcourse psql` opens one of your chapter databases; {wanted!r} is not one.\n"
                            "  what to do: pass -d with your chapter's database (ch.database in the notebook).")
     opened = call("POST", "/open", {"chapter": found.group(1)})
-    parts = urlsplit(opened["url"])
     database = opened["database"]
     if wanted == scratch_name(database):
         database = wanted
-    return {"PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432),
-            "PGUSER": unquote(parts.username or ""), "PGPASSWORD": unquote(parts.password or ""), "PGDATABASE": database}
+    return url_env(opened["url"]) | {"PGDATABASE": database}
