@@ -102,7 +102,7 @@ def _kernel_user() -> pwd.struct_passwd:
 
 
 @cache
-def _why_not(uid: int, gid: int) -> str:
+def why_user_cannot_run(uid: int, gid: int) -> str:
     """'' when that user can start this Python and import the course (once per grading process); else why not."""
     probe = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--",
              sys.executable, "-c", "import pgcourse, ipykernel"]
@@ -122,7 +122,7 @@ def make_sandbox() -> KernelSandbox:
     if not _as_root():
         return KernelSandbox(home, None)
     user = _kernel_user()
-    why = _why_not(user.pw_uid, user.pw_gid)
+    why = why_user_cannot_run(user.pw_uid, user.pw_gid)
     if why:
         return KernelSandbox(home, None, note=f"graded kernels run as root: the {KERNEL_USER} user cannot run "
                                               f"{sys.executable} ({why}); make the course folder readable by others")

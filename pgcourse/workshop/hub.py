@@ -26,7 +26,7 @@ from pathlib import Path
 from .. import server as pg
 from .. import workspace
 from ..errors import ConfigError, InputError, PgcourseError
-from .roster import _write_private
+from .roster import write_private
 
 #: The proxy JupyterHub puts in front of itself, from npm (Node 20 or newer), pinned like the Python packages.
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
@@ -67,7 +67,7 @@ class HubState:
             return {}
 
     def save(self, settings: dict) -> None:
-        _write_private(self.settings_file, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        write_private(self.settings_file, json.dumps(settings, indent=2, sort_keys=True) + "\n")
 
     def admin_url(self) -> str:
         return self.admin_url_file.read_text().strip()
@@ -243,10 +243,10 @@ def _answers(url: str) -> bool:
 
 def learner_cannot_run_course(learner: str) -> str:
     """'' when the learner's Unix user can start the course's Python; else why not (e.g. a folder mode 0700)."""
-    from ..grading.sandbox import _why_not
+    from ..grading.sandbox import why_user_cannot_run
 
     user = ensure_unix_user(learner)
-    return _why_not(user.pw_uid, user.pw_gid)
+    return why_user_cannot_run(user.pw_uid, user.pw_gid)
 
 
 def hub_env(st: HubState) -> dict[str, str]:
@@ -279,7 +279,7 @@ def start(*, port: int = DEFAULT_PORT, ip: str = "", admin: str = DEFAULT_ADMIN,
     from ..lab import _seed
 
     _seed(server, size)  # chapters are cloned from the dataset when learners open them
-    _write_private(st.admin_url_file, server.url + "\n")
+    write_private(st.admin_url_file, server.url + "\n")
     names = roster_names(server.url)
     if admin in names:
         raise InputError(f"the instructor's login {admin!r} is also a learner's name; what to do: choose another "

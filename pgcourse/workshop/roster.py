@@ -64,7 +64,7 @@ def state_dir() -> Path:
     return folder
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (created 0600, never world-readable for an instant)."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,7 +110,7 @@ def instructor_token() -> str:
     except OSError:
         pass
     token = secrets.token_urlsafe(24)
-    _write_private(path, token + "\n")
+    write_private(path, token + "\n")
     return token
 
 
@@ -223,7 +223,7 @@ def add(server: pg.Server, names: list[str], *, connection_limit: int = DEFAULT_
                          [name, token_hash(token), connection_limit])
             tokens[name] = token
             given[name] = token
-    _write_private(tokens_file(), json.dumps(tokens, indent=1, sort_keys=True) + "\n")
+    write_private(tokens_file(), json.dumps(tokens, indent=1, sort_keys=True) + "\n")
     instructor_token()
     return given
 
@@ -291,7 +291,7 @@ def remove(server: pg.Server, names: list[str]) -> list[str]:
                         gone.append(f"learner {name}")
         tokens.pop(name, None)
     if tokens_file().exists():
-        _write_private(tokens_file(), json.dumps(tokens, indent=1, sort_keys=True) + "\n")
+        write_private(tokens_file(), json.dumps(tokens, indent=1, sort_keys=True) + "\n")
     return gone
 
 

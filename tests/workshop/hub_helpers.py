@@ -107,11 +107,11 @@ def running_hub(server, folder: Path, learners: tuple[str, ...]) -> Iterator[Hub
     """`pgcourse workshop add` the learners and `start` a hub on 127.0.0.1 (tiny dataset); stopped and
     the learners removed (databases, roles, Unix users) afterwards."""
     from pgcourse import datasets
-    from pgcourse.grading.sandbox import _why_not
+    from pgcourse.grading.sandbox import why_user_cannot_run
     from pgcourse.server.embedded import os_free_port
 
     nobody = pwd.getpwnam("nobody")
-    why = _why_not(nobody.pw_uid, nobody.pw_gid)
+    why = why_user_cannot_run(nobody.pw_uid, nobody.pw_gid)
     if why:  # learners' servers run as their own Unix users: they must be able to run this Python
         pytest.skip(f"other Unix users cannot run {sys.executable} ({why}): the course folder is not readable by others")
     datasets.ensure(server, "tiny")
