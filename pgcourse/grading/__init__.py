@@ -27,7 +27,7 @@ from ..checks.sample import SAMPLE_DB
 from ..errors import PgcourseError
 from ..server.base import Server
 from . import integrity
-from .execute import execute_notebook
+from .execute import code_cells, execute_notebook
 from .report import ExerciseGrade, GradeReport, Incident, NotebookGrade
 from .sandbox import make_sandbox
 from .structure import exercise_regions, exercises_in
@@ -134,10 +134,21 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
         nbformat.write(nb, copy)
         sandbox.give(copy)
         guard = integrity.AnswerGuard(server, dbname, exercise_regions(nb.cells))
+        last_cell = max(code_cells(nb), default=None)
+
+        def after_cell(index: int | None) -> list[Incident]:
+            """The answer guard after every cell; after the last one, the transactions the notebook left open
+            (the grader ends them: reported, never silently kept)."""
+            found = guard.after_cell(index)
+            if index is not None and index == last_cell:
+                found += [Incident("open_transaction", f"left open when the notebook ended: {what}", cell=index + 1)
+                          for what in chapter_db.open_transactions(server, dbname)]
+            return found
+
         env = sandbox.env(chapter=info.number, notebook=copy, size=size,
                           learner_url=chapter_db.learner_url(server, info, dbname, role, password))
         grade.incidents = execute_notebook(
-            nb, env=env, cwd=sandbox.home, cell_timeout=cell_timeout, sandbox=sandbox, after_cell=guard.after_cell,
+            nb, env=env, cwd=sandbox.home, cell_timeout=cell_timeout, sandbox=sandbox, after_cell=after_cell,
             on_restart=lambda: _stop_sessions(server, roles), notebook_timeout=notebook_timeout)
         sandbox.kill_leftovers()
         roles += integrity.roles_created_by(server, role)

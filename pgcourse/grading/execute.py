@@ -76,7 +76,7 @@ class _GradingClient(NotebookClient):
         return None
 
 
-def _code_cells(nb: NotebookNode) -> list[int]:
+def code_cells(nb: NotebookNode) -> list[int]:
     return [i for i, cell in enumerate(nb.cells)
             if cell.cell_type == "code" and cell.source.strip() and not SKIP_TAGS & set(cell.metadata.get("tags", []))]
 
@@ -123,7 +123,7 @@ def execute_notebook(nb: NotebookNode, *, env: dict[str, str], cwd: Path, cell_t
         return [_incident("notebook_timeout", f"not run: the notebook used up its {notebook_timeout:g} s "
                           "(--notebook-timeout)", nb, i) for i in code[code.index(index):]]
 
-    code = _code_cells(nb)
+    code = code_cells(nb)
     opener = _opener(nb, code)
     incidents: list[Incident] = []
     failed: set[int] = set()

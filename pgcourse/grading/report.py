@@ -11,7 +11,8 @@ from pathlib import Path
 @dataclass
 class Incident:
     """Something that went wrong while the notebook ran (kinds: error, timeout, notebook_timeout, dead_kernel,
-    huge_output, not_run, missing_cell; outside and attempt: see integrity.py)."""
+    huge_output, not_run, missing_cell, open_transaction (left open at the end: the grader ends it); outside and
+    attempt: see integrity.py)."""
 
     kind: str
     message: str

@@ -112,3 +112,22 @@ def test_a_notebook_of_no_chapter_is_an_error_not_a_crash(course_server, write_n
     nb.metadata.pop("pgcourse")
     grade = _grade(write_nb(nb, name="99_nothing.ipynb"), course_server)
     assert grade.status == "error" and "no chapter" in grade.message
+
+
+def test_a_transaction_left_open_at_the_end_is_reported_and_ended(course_server, write_nb):
+    """Issue 12: no session outlives a grade run, and a forgotten open transaction is reported, not silently kept."""
+    nb = solved_ch00()
+    nb.cells.append(code('lab = ch.sessions("alice")\nlab.alice("BEGIN")\nlab.alice("SELECT count(*) FROM orders")'))
+    grade = _grade(write_nb(nb), course_server)
+    left = [i for i in grade.incidents if i.kind == "open_transaction"]
+    assert len(left) == 1 and "pgcourse lab: alice was idle in transaction" in left[0].message, grade.incidents
+    assert left[0].cell == len(nb.cells) and grade.points == 4
+    with course_server.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'grade\\_ch%'").fetchone()[0] == 0
+
+
+def test_a_notebook_that_commits_leaves_nothing_to_report(course_server, write_nb):
+    nb = solved_ch00()
+    nb.cells.append(code('lab = ch.sessions("alice")\nlab.alice("BEGIN")\nlab.alice("COMMIT")'))
+    grade = _grade(write_nb(nb), course_server)
+    assert grade.incidents == [] and grade.points == 4
