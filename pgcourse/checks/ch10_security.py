@@ -540,7 +540,8 @@ def audit(ctx: CheckContext) -> str:
     """Parts: (a) an UPDATE of an order writes one audit_log row: table_name 'orders', operation 'UPDATE', old_data
     and new_data with the old and new status; (b) an INSERT writes operation 'INSERT' with new_data (and no
     old_data); (c) a DELETE writes operation 'DELETE' with old_data (and no new_data); (d) user_name is the role
-    that made the change; (e) the changes themselves happen (the trigger does not cancel them);
+    that made the change: the learner for the learner's own changes, the writer for the writer's (after SET ROLE,
+    which current_setting('role') names; current_user inside a SECURITY DEFINER function is its owner); (e) the changes themselves happen (the trigger does not cancel them);
     (f) the writer role (10.3), which has no privileges on audit_log, updates an order and
     the audit row is still written, and it cannot change or delete audit rows."""
     ctx.expect(ctx.table_exists("audit_log"), "there is no table audit_log", "run the set-up cell of exercise 10.9")
@@ -602,4 +603,7 @@ def audit(ctx: CheckContext) -> str:
         rows = new_rows(last)
         ctx.expect(len(rows) == 1 and rows[0][1] == "UPDATE",
                    f"{writer_role}'s UPDATE wrote {len(rows)} audit rows; expected 1")
+        ctx.expect(rows[0][2] == writer_role, f"{writer_role}'s UPDATE is recorded as made by {rows[0][2]!r}: inside a "
+                   "SECURITY DEFINER function current_user is the function's owner, and session_user the role that "
+                   "logged in (you)", "user_name = coalesce(nullif(current_setting('role'), 'none'), session_user)")
     return "INSERT, UPDATE and DELETE on orders are audited with the rows as JSONB, also for the writer"
