@@ -77,18 +77,24 @@ class Partition:
     is_default: bool
 
 
+def _regclass(table: str) -> str:
+    """A table name as ``to_regclass`` takes it: a bare name is looked up in public, a qualified one as given."""
+    return table if "." in table or table.startswith('"') else f"public.{table}"
+
+
 def _key(ctx: CheckContext, table: str) -> tuple[str, str] | None:
     """(strategy letter r/l/h, key definition such as ``RANGE (occurred_at)``), or None if not partitioned."""
     rows = ctx.rows("SELECT partstrat::text, pg_get_partkeydef(partrelid) FROM pg_partitioned_table "
-                    "WHERE partrelid = to_regclass(%s)", [f"public.{table}"])
+                    "WHERE partrelid = to_regclass(%s)", [_regclass(table)])
     return rows[0] if rows else None
 
 
 def _partitions(ctx: CheckContext, table: str) -> list[Partition]:
-    """The direct partitions of a table with their bounds as the server prints them."""
-    rows = ctx.rows("""SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
+    """The direct partitions of a table with their bounds as the server prints them (names as regclass
+    prints them: schema-qualified when outside the search path, so that they can be queried as they are)."""
+    rows = ctx.rows("""SELECT c.oid::regclass::text, pg_get_expr(c.relpartbound, c.oid)
                        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                       WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname""", [f"public.{table}"])
+                       WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname""", [_regclass(table)])
     return [Partition(name, bound or "", bound == "DEFAULT") for name, bound in rows]
 
 
@@ -161,6 +167,31 @@ def _cover_exactly(ctx: CheckContext, table: str, bounds: list[tuple[datetime, d
                  "exclusive, so one quarter's TO is the next quarter's FROM")
 
 
+def _split_wide(ctx: CheckContext, bounds: list[tuple[datetime, datetime, str]], starts: list[str],
+                end: str) -> list[tuple[datetime, datetime, str]]:
+    """Replace a partition that spans several of the wanted intervals, and is itself partitioned by range on
+    the same key, by its own partitions (recursively): a year sub-partitioned by quarter has one leaf per quarter."""
+    edges = [_day(s) for s in starts] + [_day(end)]
+    wanted = set(zip(edges, edges[1:]))
+    out = []
+    for lo, hi, name in bounds:
+        key = _key(ctx, name)
+        if (lo, hi) not in wanted and key is not None and key[0] == "r" and key[1] == _key(ctx, "orders_2025")[1]:
+            out += _split_wide(ctx, _range_bounds(ctx, _partitions(ctx, name)), starts, end)
+        else:
+            out.append((lo, hi, name))
+    return sorted(out)
+
+
+def _same_rows_count(ctx: CheckContext, source: str, target: str, where: str, params: list) -> int:
+    """How many rows of ``source`` (filtered by ``where``) are not in ``target`` with the same values in every
+    column of ``source`` (compared as text, so that a column declared with another type compares too)."""
+    columns = ctx.columns(source)
+    listed = ", ".join(f"{c}::text" for c in columns)
+    return ctx.value(f"SELECT count(*) FROM (SELECT {listed} FROM {source} WHERE {where} "
+                     f"EXCEPT ALL SELECT {listed} FROM {target}) AS d", params)
+
+
 def _scanned(plan: Plan) -> list[str]:
     """The relations a plan reads (one entry per scan node)."""
     return [n.relation for n in plan.nodes() if n.relation]
@@ -190,7 +221,7 @@ def quarters(ctx: CheckContext) -> str:
     no partition spanning two quarters); (3) it has the columns of orders. Any partition names and
     spellings of the bounds pass; partitions outside 2025, a default partition and sub-partitions are allowed."""
     _require_partitioned(ctx, "orders_2025", "r", "created_at", "RANGE")
-    bounds = _range_bounds(ctx, _partitions(ctx, "orders_2025"))
+    bounds = _split_wide(ctx, _range_bounds(ctx, _partitions(ctx, "orders_2025")), QUARTER_STARTS, YEAR[1])
     _cover_exactly(ctx, "orders_2025", bounds, QUARTER_STARTS, YEAR[1])
     missing = sorted(set(ctx.columns("orders")) - set(ctx.columns("orders_2025")))
     ctx.expect(not missing, f"orders_2025 lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} of orders",
@@ -201,8 +232,8 @@ def quarters(ctx: CheckContext) -> str:
 # ---- 9.2 the rows: all there, each in its quarter ------------------------------------------------
 @exercise("9.2", "Every order of 2025 in its quarter")
 def quarters_loaded(ctx: CheckContext) -> str:
-    """Parts of the task: (1) every order of 2025 is in orders_2025 (same id and created_at), once;
-    (2) no other order is; (3) each quarter's partition holds exactly that quarter's orders (none
+    """Parts of the task: (1) every order of 2025 is in orders_2025 (same id and created_at), once,
+    with the same values in every column; (2) no other order is; (3) each quarter's partition holds exactly that quarter's orders (none
     left in a default partition). Part 3 is what the server's routing guarantees once 9.1's layout
     holds; it is counted anyway, so that the message can name a partition."""
     quarters(ctx)
@@ -219,12 +250,15 @@ def quarters_loaded(ctx: CheckContext) -> str:
                "2025 only: the upper bound '2026-01-01' is exclusive")
     ctx.expect(got == expected, f"orders_2025 holds {got:,} rows for {expected:,} orders of 2025: some are there twice",
                "empty it (TRUNCATE orders_2025) and copy the orders once")
+    changed = _same_rows_count(ctx, "orders", "orders_2025", "created_at >= %s AND created_at < %s", list(YEAR))
+    ctx.expect(changed == 0, f"{changed:,} orders of 2025 are in orders_2025 with other values than in orders",
+               "copy the rows unchanged: INSERT INTO orders_2025 SELECT * FROM orders WHERE ...")
     per_partition = dict(ctx.rows("SELECT tableoid::regclass::text, count(*) FROM orders_2025 GROUP BY 1"))
     bounds = _range_bounds(ctx, _partitions(ctx, "orders_2025"))
     for lo, hi, name in bounds:
         if lo >= _day(YEAR[0]) and hi <= _day(YEAR[1]):
             want = ctx.value("SELECT count(*) FROM orders WHERE created_at >= %s AND created_at < %s", [lo, hi])
-            have = ctx.value(f"SELECT count(*) FROM {_quoted(name)}")
+            have = ctx.value(f"SELECT count(*) FROM {name}")
             ctx.expect(have == want, f"partition {name} holds {have:,} orders; {want:,} orders fall in "
                                      f"{_show(lo)} to {_show(hi)}", "each order goes to the partition of its quarter")
     defaults = [p.name for p in _partitions(ctx, "orders_2025") if p.is_default]
@@ -232,10 +266,6 @@ def quarters_loaded(ctx: CheckContext) -> str:
     ctx.expect(stray == 0, f"{stray:,} orders are in the default partition instead of their quarter's",
                "a quarter without its own partition sends its rows to the default")
     return f"all {expected:,} orders of 2025 are in orders_2025, each in its quarter's partition"
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"' if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) else name
 
 
 # ---- 9.3 list partitions ---------------------------------------------------------------------------
@@ -263,6 +293,10 @@ def by_status(ctx: CheckContext) -> str:
                 ctx.fail(f"no partition holds the {label} status{'es' if len(homeless) > 1 else ''} "
                          f"{', '.join(homeless)}", f"FOR VALUES IN ({', '.join(repr(s) for s in sorted(wanted))})")
             split = sorted({holders[s] for s in wanted})
+            if len(split) == 1:
+                extra = sorted(groups[split[0]] - wanted)
+                ctx.fail(f"partition {split[0]} holds the {label} statuses and also {', '.join(extra)}",
+                         f"exactly FOR VALUES IN ({', '.join(repr(s) for s in sorted(wanted))}): any other status is refused")
             ctx.fail(f"the {label} statuses ({', '.join(sorted(wanted))}) are not together in one partition: "
                      f"{', '.join(split)}", f"one partition FOR VALUES IN ({', '.join(repr(s) for s in sorted(wanted))})")
     extra = {name: values for name, values in groups.items() if values not in (OPEN_STATUSES, CLOSED_STATUSES)}
@@ -276,8 +310,8 @@ def by_status(ctx: CheckContext) -> str:
 def hash_fixed(ctx: CheckContext) -> str:
     """Parts of the task: (1) a table events_by_id partitioned by HASH on id; (2) four partitions
     (3) that together take every hash value exactly once (every remainder of the moduli; mixed moduli
-    such as 2 and 4 that cover everything pass); (4) it holds every event of January 2025, once, and
-    nothing else."""
+    such as 2 and 4 that cover everything pass); (4) it holds every event of January 2025, once, unchanged,
+    and nothing else."""
     _require_partitioned(ctx, "events_by_id", "h", "id", "HASH")
     parts = _partitions(ctx, "events_by_id")
     specs = []
@@ -300,6 +334,9 @@ def hash_fixed(ctx: CheckContext) -> str:
                "INSERT INTO events_by_id SELECT * FROM events WHERE occurred_at >= '2025-01-01' AND occurred_at < '2025-02-01'")
     ctx.expect(got == expected, f"events_by_id holds {got:,} rows; January 2025 has {expected:,} events",
                "January 2025 only, each event once")
+    changed = _same_rows_count(ctx, "events", "events_by_id", "occurred_at >= %s AND occurred_at < %s", list(HASH_MONTH))
+    ctx.expect(changed == 0, f"{changed:,} events of January 2025 are in events_by_id with other values than in events",
+               "copy the rows unchanged: INSERT INTO events_by_id SELECT * FROM events WHERE ...")
     return f"events_by_id: every hash value has a partition; all {expected:,} events of January 2025 are in"
 
 
@@ -307,7 +344,8 @@ def hash_fixed(ctx: CheckContext) -> str:
 @exercise("9.5", "One day's events, reading one partition")
 def one_day(ctx: CheckContext) -> str:
     """Parts of the task: (1) the query returns each event type with its number of events on 14 March
-    2025 (same rows as the reference); (2) it reads ev; (3) its plan scans only the partitions that
+    2025 (same rows as the reference); (2) it reads ev, not a partition by name (with the day's partition
+    detached from ev in a rolled-back transaction, it returns nothing); (3) its plan scans only the partitions that
     can hold that day (those a plain range condition on occurred_at keeps)."""
     _require_ev(ctx)
     answer = ctx.answer().sql
@@ -323,6 +361,13 @@ def one_day(ctx: CheckContext) -> str:
                           f"only {', '.join(sorted(needed))} can hold 14 March",
                "compare the partition key itself with constants (occurred_at >= ... AND occurred_at < ...): "
                "a function or cast of occurred_at hides it from pruning")
+    with ctx.learner.transaction(force_rollback=True):  # without its partitions, a query on ev finds nothing
+        for name in sorted(needed):
+            ctx.learner.execute(f"ALTER TABLE ev DETACH PARTITION {name}")
+        still = ctx.learner.execute(answer).fetchall()
+    ctx.expect(not still, f"your query reads {', '.join(sorted(needed))} itself, not ev: it still returns the day's "
+                          "rows with that partition detached from ev",
+               "ask the parent, FROM ev, and let the server pick the partition")
     return f"the day's counts are right and the plan reads {', '.join(sorted(needed))} only"
 
 
@@ -392,7 +437,8 @@ def primary_key(ctx: CheckContext) -> str:
 def drop_february(ctx: CheckContext) -> str:
     """Parts of the task: (1) ev holds no event of February 2025; (2) no partition of ev covers February
     any more (detached or dropped, not emptied by DELETE); (3) the table ev_2025_02 is gone (dropped,
-    not left detached); (4) every event of March to June 2025 is still in ev."""
+    not left detached, nor kept under another name: no plain table other than events and ev_plain holds
+    February's events); (4) every event of March to June 2025 is still in ev."""
     _require_ev(ctx)
     feb = ("2025-02-01", "2025-03-01")
     leaves = set(_leaves(ctx, "ev"))
@@ -409,6 +455,14 @@ def drop_february(ctx: CheckContext) -> str:
     ctx.expect(not ctx.table_exists("ev_2025_02"),
                "ev_2025_02 is detached but still there, holding February's rows and its disk space",
                "DROP TABLE ev_2025_02")
+    for (table,) in ctx.rows("""SELECT c.oid::regclass::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                               WHERE c.relkind = 'r' AND NOT c.relispartition AND a.attname = 'occurred_at'
+                                 AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                                 AND c.oid NOT IN ('public.events'::regclass, coalesce(to_regclass('public.ev_plain'), 0))
+                               ORDER BY 1"""):
+        held = ctx.value(f"SELECT count(*) FROM {table} WHERE occurred_at >= %s AND occurred_at < %s", list(feb))
+        ctx.expect(held == 0, f"{table} holds {held:,} events of February 2025: the detached partition is still there, "
+                              "under another name, with its disk space", f"DROP TABLE {table}")
     for month in ("2025-03-01", "2025-04-01", "2025-05-01", "2025-06-01"):
         want, have = ctx.rows(
             """SELECT (SELECT count(*) FROM events WHERE occurred_at >= %(m)s::timestamptz

@@ -146,6 +146,17 @@ def _reads_the_shop(ctx: CheckContext, conn: psycopg.Connection, role: str) -> N
         _denied(ctx, conn, role, f"read users.{column}", f"SELECT {column} FROM users LIMIT 1")
 
 
+def _nothing_else(ctx: CheckContext, role: str, allowed: set[str]) -> None:
+    """Fail when ``role`` holds any privilege on a table of schema public outside ``allowed``."""
+    extra = [t for (t,) in ctx.rows(
+        """SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+             AND NOT c.relispartition AND NOT c.relname = ANY(%s)
+             AND has_table_privilege(%s, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN')
+           ORDER BY 1""", [sorted(allowed), role])]
+    ctx.expect(not extra, f"{role} also has privileges on {', '.join(extra)}: the task grants it nothing there",
+               "grant table by table what the task lists (not ON ALL TABLES), and REVOKE the rest")
+
+
 def _first_order(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT min(id) FROM orders").fetchone()[0]
 
@@ -207,7 +218,8 @@ def injection(ctx: CheckContext) -> str:
 def reader(ctx: CheckContext) -> str:
     """Parts: (a) role <db>_reader exists and cannot log in; (b) it can SELECT products, orders and order_items;
     (c) on users only id, username and country_code (not email, not password_hash); (d) it cannot INSERT,
-    UPDATE or DELETE orders; (e) it cannot read documents."""
+    UPDATE or DELETE orders; (e) it cannot read documents; (f) nothing else: no privilege on any other table of
+    schema public."""
     role = _role(ctx, "reader")
     ctx.expect(not ctx.value("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", [role]),
                f"{role} can log in; a group role carries privileges, people and applications log in as its members",
@@ -222,6 +234,7 @@ def reader(ctx: CheckContext) -> str:
         _denied(ctx, conn, role, "insert orders", "INSERT INTO orders (user_id, order_number, total_amount) "
                 "VALUES (1, 'CHECK-10.2', 1)")
         _denied(ctx, conn, role, "read documents", "SELECT * FROM documents LIMIT 1")
+    _nothing_else(ctx, role, {"products", "orders", "order_items", "users"})
     return f"{role} reads products, orders, order_items and three columns of users, and changes nothing"
 
 
@@ -232,7 +245,8 @@ def writer(ctx: CheckContext) -> str:
     """Parts: (a) role <db>_writer exists, cannot log in, and is a member of <db>_reader that inherits its
     privileges; (b) it reads what the reader reads (and still not users.email nor password_hash); (c) it can
     INSERT and UPDATE orders and INSERT order_items; (d) it cannot DELETE orders nor UPDATE products; (e) it can
-    INSERT into coupons, whose id comes from a sequence (USAGE on it)."""
+    INSERT into coupons, whose id comes from a sequence (USAGE on it); (f) no privilege on any other table of
+    schema public (it reads what the reader reads, and no more)."""
     reader_role = _role(ctx, "reader", "10.2")
     role = _role(ctx, "writer")
     ctx.expect(ctx.value("SELECT to_regclass('public.coupons') IS NOT NULL"), "there is no table coupons",
@@ -260,6 +274,7 @@ def writer(ctx: CheckContext) -> str:
                      "a serial column's default calls nextval(): GRANT USAGE ON SEQUENCE coupons_id_seq")
         ctx.expect(error is None, f"{role} cannot insert into coupons: {first_line(error) if error else ''}",
                    "GRANT INSERT on coupons and USAGE on its sequence")
+    _nothing_else(ctx, role, {"products", "orders", "order_items", "users", "coupons"})
     return f"{role} reads like {reader_role}, inserts and updates orders, takes coupon ids, deletes nothing"
 
 
@@ -355,8 +370,8 @@ def _count(conn: psycopg.Connection) -> int:
 @exercise("10.5", "Row-level security on documents: forced, one policy per command")
 def rls(ctx: CheckContext) -> str:
     """Parts, as the owner (FORCE applies to it) acting for end user X: (a) RLS enabled and forced; (b) X sees
-    their own documents and every public one, nothing else; (c) with no user set: only public documents, no
-    error; (d) X can insert a document of their own but not one owned by Y; (e) X can update their own
+    their own documents and every public one, nothing else; (c) with no user set (never set, or '' as after a
+    transaction that set it locally): only public documents, no error; (d) X can insert a document of their own but not one owned by Y; (e) X can update their own
     document but not change its owner to Y, and updating Y's private document or anyone else's public one
     changes 0 rows; (f) DELETE
     removes nothing, not even X's own document."""
@@ -373,6 +388,15 @@ def rls(ctx: CheckContext) -> str:
         n = _count(conn)
         ctx.expect(n == truth["public"], f"with no end user set, {n} documents are visible; expected the "
                    f"{truth['public']} public ones", "USING (visibility = 'public' OR owner_id = ...)")
+        with conn.transaction():  # what a pooled connection holds after a request that set the user locally
+            conn.execute("SELECT set_config('app.user_id', '', true)")
+            error = attempt(conn, "SELECT count(*) FROM documents")
+            n = None if error else _count(conn)
+        ctx.expect(error is None, "with app.user_id empty (as it is after a transaction that set it locally), reading "
+                   f"documents fails: {first_line(error) if error else ''}",
+                   "nullif(current_setting('app.user_id', true), '')::bigint: '' is no user, not an error")
+        ctx.expect(n == truth["public"], f"with app.user_id empty, {n} documents are visible; expected the "
+                   f"{truth['public']} public ones")
         _as_end_user(conn, x)
         n = _count(conn)
         ctx.expect(n == truth["visible"], f"acting for user {x}: {n} documents visible; expected {truth['visible']} "
@@ -409,12 +433,15 @@ def tenant_guard(ctx: CheckContext) -> str:
     """Parts, acting as role <db>_app: (a) it exists and can read documents; (b) it cannot read app_sessions;
     (c) with a valid session token of user X (app.session) it sees X's and the public documents; (d) setting
     app.user_id itself, without a token, shows only public documents (the attack fails); (e) a made-up token
-    shows only public documents; (f) every SECURITY DEFINER function in schema public has a fixed search_path."""
+    shows only public documents; (f) every SECURITY DEFINER function of the database (any schema, extensions' aside) has a fixed search_path."""
     role = _role(ctx, "app")
     ctx.expect(ctx.table_exists("app_sessions"), "there is no table app_sessions", "run the set-up cell of exercise 10.6")
     _documents_state(ctx)
     loose = [r[0] for r in ctx.rows(
-        """SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace
+        """SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.prosecdef
+           AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                                      AND d.deptype = 'e')
            AND NOT EXISTS (SELECT FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search\\_path=%%')""")]
     ctx.expect(not loose, f"the SECURITY DEFINER function {', '.join(loose)} has no fixed search_path: a caller's own "
                "objects could stand in for the ones it names", "ALTER FUNCTION ... SET search_path = pg_catalog, public")
@@ -513,7 +540,9 @@ def audit(ctx: CheckContext) -> str:
     """Parts: (a) an UPDATE of an order writes one audit_log row: table_name 'orders', operation 'UPDATE', old_data
     and new_data with the old and new status; (b) an INSERT writes operation 'INSERT' with new_data (and no
     old_data); (c) a DELETE writes operation 'DELETE' with old_data (and no new_data); (d) user_name is the role
-    that made the change; (e) the writer role (10.3), which has no privileges on audit_log, updates an order and
+    that made the change: the learner for the learner's own changes, the writer for the writer's (after SET ROLE,
+    which current_setting('role') names; current_user inside a SECURITY DEFINER function is its owner); (e) the changes themselves happen (the trigger does not cancel them);
+    (f) the writer role (10.3), which has no privileges on audit_log, updates an order and
     the audit row is still written, and it cannot change or delete audit rows."""
     ctx.expect(ctx.table_exists("audit_log"), "there is no table audit_log", "run the set-up cell of exercise 10.9")
     conn = ctx.learner
@@ -527,6 +556,9 @@ def audit(ctx: CheckContext) -> str:
         last = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
         order_id, status = conn.execute("SELECT id, status FROM orders WHERE status <> 'cancelled' ORDER BY id LIMIT 1").fetchone()
         conn.execute("UPDATE orders SET status = 'cancelled' WHERE id = %s", [order_id])
+        now = conn.execute("SELECT status FROM orders WHERE id = %s", [order_id]).fetchone()[0]
+        ctx.expect(now == "cancelled", f"an UPDATE of order {order_id} to 'cancelled' left it {now!r}: the trigger "
+                   "cancelled the change", "a BEFORE trigger that returns NULL skips the row: use AFTER (or RETURN NEW/OLD)")
         rows = new_rows(last)
         ctx.expect(len(rows) == 1, f"an UPDATE of one order wrote {len(rows)} audit rows; expected 1",
                    "CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION ...")
@@ -539,15 +571,20 @@ def audit(ctx: CheckContext) -> str:
                    "to_jsonb(OLD) and to_jsonb(NEW)")
         ctx.expect(user == me, f"user_name is {user!r}; expected the role that made the change ({me})", "current_user")
         last = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
-        new_id = conn.execute("INSERT INTO orders (user_id, order_number, total_amount) "
-                              "VALUES ((SELECT min(id) FROM users), 'AUDIT-10.9', 1) RETURNING id").fetchone()[0]
+        inserted = conn.execute("INSERT INTO orders (user_id, order_number, total_amount) "
+                                "VALUES ((SELECT min(id) FROM users), 'AUDIT-10.9', 1) RETURNING id").fetchone()
+        ctx.expect(inserted is not None, "an INSERT into orders inserted nothing: the trigger cancelled it",
+                   "a BEFORE trigger that returns NULL skips the row: use AFTER (or RETURN NEW)")
+        new_id = inserted[0]
         rows = new_rows(last)
         ctx.expect(len(rows) == 1 and rows[0][1] == "INSERT" and rows[0][3] is None
                    and isinstance(rows[0][4], dict) and rows[0][4].get("id") == new_id,
                    "an INSERT is not audited as operation 'INSERT' with the new row in new_data (and old_data empty)",
                    "the trigger fires AFTER INSERT too; new_data = to_jsonb(NEW)")
         last = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
-        conn.execute("DELETE FROM orders WHERE id = %s", [new_id])
+        deleted = conn.execute("DELETE FROM orders WHERE id = %s", [new_id]).rowcount
+        ctx.expect(deleted == 1, "a DELETE from orders deleted nothing: the trigger cancelled it",
+                   "a BEFORE trigger that returns NULL skips the row: use AFTER (or RETURN OLD)")
         rows = new_rows(last)
         ctx.expect(len(rows) == 1 and rows[0][1] == "DELETE" and rows[0][4] is None
                    and isinstance(rows[0][3], dict) and rows[0][3].get("id") == new_id,
@@ -566,4 +603,7 @@ def audit(ctx: CheckContext) -> str:
         rows = new_rows(last)
         ctx.expect(len(rows) == 1 and rows[0][1] == "UPDATE",
                    f"{writer_role}'s UPDATE wrote {len(rows)} audit rows; expected 1")
+        ctx.expect(rows[0][2] == writer_role, f"{writer_role}'s UPDATE is recorded as made by {rows[0][2]!r}: inside a "
+                   "SECURITY DEFINER function current_user is the function's owner, and session_user the role that "
+                   "logged in (you)", "user_name = coalesce(nullif(current_setting('role'), 'none'), session_user)")
     return "INSERT, UPDATE and DELETE on orders are audited with the rows as JSONB, also for the writer"

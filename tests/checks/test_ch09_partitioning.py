@@ -94,6 +94,21 @@ CREATE TABLE q4 PARTITION OF orders_2025 FOR VALUES FROM ('2025-10-01') TO ('202
     passes(ch, "9.1")
 
 
+def test_9_1_a_year_sub_partitioned_by_quarter_passes(ch):
+    _sql(ch, "CREATE TABLE orders_2025 (LIKE orders) PARTITION BY RANGE (created_at)",
+         "CREATE TABLE y2025 PARTITION OF orders_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') "
+         "PARTITION BY RANGE (created_at)",
+         _quarters("y2025").split(";\n", 1)[1])
+    passes(ch, "9.1")
+
+
+def test_9_1_open_ended_first_and_last_quarters_fail(ch):
+    _sql(ch, _quarters(skip=(1, 4)),
+         "CREATE TABLE q1 PARTITION OF orders_2025 FOR VALUES FROM (MINVALUE) TO ('2025-04-01')",
+         "CREATE TABLE q4 PARTITION OF orders_2025 FOR VALUES FROM ('2025-10-01') TO (MAXVALUE)")
+    fails(ch, "9.1", "q1 holds MINVALUE to 2025-04-01", "not one quarter")
+
+
 def test_9_1_nothing_done_fails(ch):
     fails(ch, "9.1", "no table orders_2025", "PARTITION BY RANGE (created_at)")
 
@@ -164,6 +179,19 @@ def test_9_2_loaded_in_pieces_into_the_partitions_passes(ch):
          "INSERT INTO orders_2025_q1 SELECT * FROM orders WHERE created_at >= '2025-01-01' AND created_at < '2025-04-01'",
          "INSERT INTO orders_2025 SELECT * FROM orders WHERE created_at BETWEEN '2025-04-01' AND '2025-12-31 23:59:59.999999'")
     passes(ch, "9.2")
+
+
+def test_9_2_partitions_in_another_schema_pass(ch):
+    layout = _quarters()
+    for i in range(1, 5):
+        layout = layout.replace(f"orders_2025_q{i} ", f'archive."Q{i}" ')
+    _sql(ch, "CREATE SCHEMA archive", layout, LOAD_2025)
+    passes(ch, "9.2")
+
+
+def test_9_2_rows_changed_on_the_way_fail(ch):
+    _sql(ch, _quarters(), LOAD_2025, "UPDATE orders_2025 SET total_amount = 0")
+    fails(ch, "9.2", "with other values than in orders", "unchanged")
 
 
 def test_9_2_empty_fails(ch):
@@ -237,6 +265,11 @@ def test_9_3_an_extra_partition_fails(ch):
     fails(ch, "9.3", "holds lost", "two partitions only")
 
 
+def test_9_3_a_group_with_an_extra_status_fails_naming_it(ch):
+    _sql(ch, _by_status("FOR VALUES IN ('pending', 'processing', 'shipped', 'on_hold')", f"FOR VALUES IN {CLOSED}"))
+    fails(ch, "9.3", "obs_0 holds the open statuses and also on_hold")
+
+
 def test_9_3_partitioned_by_hash_fails(ch):
     _sql(ch, "CREATE TABLE orders_by_status (LIKE orders) PARTITION BY HASH (status)")
     fails(ch, "9.3", "by HASH, not by LIST")
@@ -284,6 +317,11 @@ def test_9_4_another_month_too_fails(ch):
     fails(ch, "9.4", "events_by_id holds", "January 2025 only")
 
 
+def test_9_4_rows_changed_on_the_way_fail(ch):
+    _sql(ch, _hash((4, 0), (4, 1), (4, 2), (4, 3)), LOAD_JANUARY, "UPDATE events_by_id SET event_type = 'other'")
+    fails(ch, "9.4", "with other values than in events", "unchanged")
+
+
 def test_9_4_hashed_on_user_id_fails(ch):
     _sql(ch, _hash((4, 0), (4, 1), (4, 2), (4, 3), column="user_id"))
     fails(ch, "9.4", "on user_id, not on id")
@@ -316,6 +354,10 @@ def test_9_5_date_trunc_of_the_key_fails(ev):
 
 def test_9_5_reading_events_instead_of_ev_fails(ev):
     fails(ev, "9.5", "does not read the partitioned table ev", sql=RIGHT_DAY.replace("FROM ev ", "FROM events "))
+
+
+def test_9_5_reading_the_partition_by_name_fails(ev):
+    fails(ev, "9.5", "reads ev_2025_03 itself, not ev", "FROM ev", sql=RIGHT_DAY.replace("FROM ev ", "FROM ev_2025_03 "))
 
 
 def test_9_5_the_wrong_day_fails(ev):
@@ -403,6 +445,11 @@ def test_9_8_a_delete_fails(ev):
 def test_9_8_detached_but_not_dropped_fails(ev):
     _sql(ev, "ALTER TABLE ev DETACH PARTITION ev_2025_02")
     fails(ev, "9.8", "detached but still there", "DROP TABLE ev_2025_02")
+
+
+def test_9_8_detached_and_renamed_fails(ev):
+    _sql(ev, "ALTER TABLE ev DETACH PARTITION ev_2025_02", "ALTER TABLE ev_2025_02 RENAME TO february_archive")
+    fails(ev, "9.8", "february_archive holds", "events of February 2025", "DROP TABLE february_archive")
 
 
 def test_9_8_march_dropped_too_fails(ev):

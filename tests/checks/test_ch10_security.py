@@ -27,13 +27,14 @@ SOLUTION = Path(__file__).resolve().parents[2] / "solutions" / "10_security.ipyn
 INFO = get("10")
 
 
-def open_chapter(server, learner: str = "t") -> chapter_db.Chapter:
-    """A chapter 10 database of its own, worked in by a learner role of its own (like a workshop learner)."""
+def open_chapter(server, learner: str = "t", info=INFO) -> chapter_db.Chapter:
+    """A chapter database of its own (10 unless ``info`` says), worked in by a learner role of its own (like a
+    workshop learner)."""
     tag = uuid.uuid4().hex[:8]
-    dbname, role = f"{learner}_ch10_security_{tag}", f"{learner}_ch10_{tag}"
+    dbname, role = f"{learner}_ch{info.number}_{info.slug}_{tag}", f"{learner}_ch{info.number}_{tag}"
     password = uuid.uuid4().hex
-    chapter_db.create_database(server, INFO, dbname=dbname, size="tiny", role=role, password=password)
-    return chapter_db.Chapter(info=INFO, server=server, database=dbname, role=role, password=password)
+    chapter_db.create_database(server, info, dbname=dbname, size="tiny", role=role, password=password)
+    return chapter_db.Chapter(info=info, server=server, database=dbname, role=role, password=password)
 
 
 def close_chapter(server, ch: chapter_db.Chapter) -> None:
@@ -122,11 +123,34 @@ def ascending(conn, user_id, sort):
     return conn.execute(query.format(sql.Identifier(sort)), [user_id]).fetchall()
 
 
+def int_cast_and_allow_list(conn, user_id, sort):
+    """No parameter, but the id made a number first and the column from an allow-list: safe, so it passes."""
+    column = {"created_at": "created_at", "total_amount": "total_amount"}[sort]
+    return conn.execute(f"SELECT id, total_amount FROM orders WHERE user_id = {int(user_id)} "
+                        f"ORDER BY {column} DESC LIMIT 5").fetchall()
+
+
+def literal_and_identifier(conn, user_id, sort):
+    query = sql.SQL("SELECT id, total_amount FROM orders WHERE user_id = {} ORDER BY {} DESC LIMIT 5")
+    return conn.execute(query.format(sql.Literal(user_id), sql.Identifier(sort))).fetchall()
+
+
+def column_as_raw_sql(conn, user_id, sort):
+    """A parameter for the id, but the column pasted through sql.SQL (not sql.Identifier): still injectable."""
+    query = sql.SQL("SELECT id, total_amount FROM orders WHERE user_id = %s ORDER BY {} DESC LIMIT 5")
+    return conn.execute(query.format(sql.SQL(sort)), [user_id]).fetchall()
+
+
+def six_rows(conn, user_id, sort):
+    query = sql.SQL("SELECT id, total_amount FROM orders WHERE user_id = %s ORDER BY {} DESC LIMIT 6")
+    return conn.execute(query.format(sql.Identifier(sort)), [user_id]).fetchall()
+
+
 def _answer_10_1(ch, function) -> None:
     save_answer(ch, "10.1", value=try_inputs(function, ch.conn()))
 
 
-@pytest.mark.parametrize("function", [allow_list, identifier_only])
+@pytest.mark.parametrize("function", [allow_list, identifier_only, int_cast_and_allow_list, literal_and_identifier])
 def test_10_1_parameters_and_identifiers_pass(ch, function):
     _answer_10_1(ch, function)
     passed(check(ch, "10.1"))
@@ -161,6 +185,16 @@ def test_10_1_the_column_as_a_parameter_sorts_by_nothing_and_fails(ch):
 def test_10_1_ascending_order_fails(ch):
     _answer_10_1(ch, ascending)
     failed(check(ch, "10.1"), "largest first")
+
+
+def test_10_1_the_column_through_sql_sql_fails(ch):
+    _answer_10_1(ch, column_as_raw_sql)
+    failed(check(ch, "10.1"), "'crafted sort'", "ran as SQL", "sql.Identifier")
+
+
+def test_10_1_six_rows_fail(ch):
+    _answer_10_1(ch, six_rows)
+    failed(check(ch, "10.1"), "5 orders", "LIMIT 5")
 
 
 def test_10_1_an_unsolved_function_fails(ch):
@@ -226,6 +260,11 @@ def test_10_2_documents_fail(ch):
     failed(check(ch, "10.2"), "can read documents")
 
 
+def test_10_2_another_table_fails(ch):
+    _reader(ch, READER + "; GRANT SELECT ON events TO {reader}")
+    failed(check(ch, "10.2"), "also has privileges on events")
+
+
 # ---- 10.3 writer ---------------------------------------------------------------------------------
 
 WRITER = """GRANT {reader} TO {writer};
@@ -282,6 +321,11 @@ def test_10_3_no_update_fails(ch):
 def test_10_3_products_fail(ch):
     _writer(ch, WRITER + "; GRANT UPDATE ON products TO {writer}")
     failed(check(ch, "10.3"), "can update products")
+
+
+def test_10_3_another_table_fails(ch):
+    _writer(ch, WRITER + "; GRANT SELECT, INSERT ON events TO {writer}")
+    failed(check(ch, "10.3"), "also has privileges on events", "not ON ALL TABLES")
 
 
 # ---- 10.4 migrator ---------------------------------------------------------------------------------
@@ -377,6 +421,11 @@ def test_10_5_the_guides_current_setting_fails_when_unset(ch):
     failed(check(ch, "10.5"), "with no end user set, reading documents fails")
 
 
+def test_10_5_an_empty_setting_read_as_a_number_fails(ch):
+    ch.query(RLS.replace(USER, "current_setting('app.user_id', true)::bigint"))
+    failed(check(ch, "10.5"), "app.user_id empty", "invalid input syntax", "nullif")
+
+
 def test_10_5_no_public_documents_fails(ch):
     ch.query(RLS.replace("visibility = 'public' OR ", ""))
     failed(check(ch, "10.5"), "with no end user set", "public")
@@ -459,6 +508,13 @@ def test_10_6_an_app_that_reads_the_tokens_fails(ch):
 def test_10_6_a_definer_without_a_fixed_path_fails(ch):
     _app(ch, TOKEN_POLICIES.replace(" SET search_path = pg_catalog, pg_temp", ""))
     failed(check(ch, "10.6"), "no fixed search_path")
+
+
+def test_10_6_a_definer_in_another_schema_without_a_fixed_path_fails(ch):
+    ch.query("CREATE SCHEMA auth")
+    _app(ch, TOKEN_POLICIES.replace("current_app_user", "auth.current_app_user")
+         .replace(" SET search_path = pg_catalog, pg_temp", ""))
+    failed(check(ch, "10.6"), "auth.current_app_user()", "no fixed search_path")
 
 
 def test_10_6_without_the_app_role_fails(ch):
@@ -556,7 +612,7 @@ AUDIT = """CREATE FUNCTION audit_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     INSERT INTO audit_log (table_name, operation, user_name, old_data, new_data)
-    VALUES (TG_TABLE_NAME, TG_OP, current_user,
+    VALUES (TG_TABLE_NAME, TG_OP, coalesce(nullif(current_setting('role'), 'none'), session_user),
             CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
             CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
     RETURN NULL;
@@ -597,8 +653,14 @@ def test_10_9_solution_passes(ch):
     passed(check(ch, "10.9"))
 
 
-def test_10_9_the_guides_function_as_a_security_definer_passes(ch):
+def test_10_9_the_guides_function_as_a_security_definer_records_its_owner_and_fails(ch):
     _audit(ch, GUIDE_AUDIT.replace("$$ LANGUAGE plpgsql;", "$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public;"))
+    failed(check(ch, "10.9"), "UPDATE is recorded as made by", "function's owner", "current_setting('role')")
+
+
+def test_10_9_the_guides_function_with_the_role_as_a_security_definer_passes(ch):
+    _audit(ch, GUIDE_AUDIT.replace("$$ LANGUAGE plpgsql;", "$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public;")
+           .replace("current_user", "coalesce(nullif(current_setting('role'), 'none'), session_user)"))
     passed(check(ch, "10.9"))
 
 
@@ -634,15 +696,26 @@ def test_10_9_new_row_on_delete_fails(ch):
     failed(check(ch, "10.9"), "a DELETE is not audited")
 
 
+def test_10_9_a_before_trigger_that_cancels_the_change_fails(ch):
+    _audit(ch, AUDIT.replace("AFTER INSERT", "BEFORE INSERT"))
+    failed(check(ch, "10.9"), "left it 'completed'", "BEFORE trigger that returns NULL")
+
+
+def test_10_9_row_to_json_cast_and_a_literal_table_name_pass(ch):
+    _audit(ch, AUDIT.replace("to_jsonb(OLD)", "row_to_json(OLD)::jsonb").replace("to_jsonb(NEW)", "row_to_json(NEW)::jsonb")
+           .replace("TG_TABLE_NAME", "'orders'"))
+    passed(check(ch, "10.9"))
+
+
 def test_10_9_a_writer_that_may_erase_the_log_fails(ch):
     _audit(ch)
     run(ch, "GRANT DELETE ON audit_log TO {writer}")
     failed(check(ch, "10.9"), "can change or delete audit rows")
 
 
-def test_10_9_the_session_user_in_the_log_passes_for_the_learner(ch):
-    _audit(ch, AUDIT.replace("current_user", "session_user"))
-    passed(check(ch, "10.9"))
+def test_10_9_the_session_user_alone_records_the_writers_change_as_yours_and_fails(ch):
+    _audit(ch, AUDIT.replace("coalesce(nullif(current_setting('role'), 'none'), session_user)", "session_user"))
+    failed(check(ch, "10.9"), "UPDATE is recorded as made by", "session_user the role that logged in")
 
 
 # ---- isolation: roles are cluster-wide -------------------------------------------------------------
@@ -678,6 +751,41 @@ def test_two_workshop_learners_roles_do_not_collide_or_reach_each_other(course_s
     with course_server.connect() as conn:
         left = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[a_reader, b_reader]]).fetchall()
     assert left == []
+
+
+def test_two_chapters_roles_do_not_collide_or_reach_each_other(course_server):
+    """Chapters 10 and 13 both create an `app` role that reads a table: two roles, each named after its chapter
+    database; neither chapter's learner can use or drop the other's, neither role reaches the other database,
+    and removing one chapter's roles (reset, grading) leaves the other's."""
+    ten, thirteen = open_chapter(course_server), open_chapter(course_server, info=get("13"))
+    try:
+        for ch in (ten, thirteen):
+            ch.query("CREATE TABLE secrets (note text); INSERT INTO secrets VALUES ('ch' || current_database())")
+            fresh_role(ch, "app")
+            run(ch, "GRANT SELECT ON secrets TO {app}")
+        apps = role(ten, "app"), role(thirteen, "app")
+        assert apps[0] != apps[1] and apps[0].startswith(ten.database) and apps[1].startswith(thirteen.database)
+        for ch, other, their_app in ((ten, thirteen, apps[1]), (thirteen, ten, apps[0])):
+            with ch.connect() as conn:
+                for statement in ("GRANT {} TO CURRENT_USER", "SET ROLE {}", "DROP ROLE {}"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(sql.SQL(statement).format(sql.Identifier(their_app)))
+                own_app = role(ch, "app")
+                assert not conn.execute("SELECT has_database_privilege(%s, %s, 'CONNECT')",
+                                        [own_app, other.database]).fetchone()[0]
+                assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [their_app]).fetchone()[0] == 1
+        if ten._learner_conn is not None:
+            ten._learner_conn.close()
+        chapter_db.drop_database(course_server, ten.database)  # as a reset does: the database first, then its roles
+        assert chapter_db.drop_created_roles(course_server, ten.role, ten.database) == [apps[0]]
+        with course_server.connect() as conn:
+            assert conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(apps)]).fetchall() == [(apps[1],)]
+        with thirteen.connect() as conn, conn.transaction(force_rollback=True):
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(apps[1])))
+            assert conn.execute("SELECT note FROM secrets").fetchall() == [(f"ch{thirteen.database}",)]
+    finally:
+        close_chapter(course_server, ten)
+        close_chapter(course_server, thirteen)
 
 
 def test_reset_drops_the_chapters_roles_and_only_those(course_server, monkeypatch):
