@@ -344,6 +344,9 @@ BAD_ROWS: tuple[tuple[str, str, list, str], ...] = (
     ("an order without a status", _ORDER, [1, None, 10, _AT], "status NOT NULL"),
     ("an order with the status 'lost'", _ORDER, [1, "lost", 10, _AT],
      "CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled'))"),
+    ("an order with the status 'PAID'", _ORDER, [1, "PAID", 10, _AT],
+     "CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled')) on the words the application writes and looks "
+     "for ('paid'), not on lower(status)"),
     ("an order without a total", _ORDER, [1, "pending", None, _AT], "total NOT NULL"),
     ("an order with the total -10", _ORDER, [1, "pending", -10, _AT], "CHECK (total >= 0)"),
     ("an order without a date", _ORDER, [1, "pending", 10, None], "created_at NOT NULL"),
@@ -746,10 +749,15 @@ def injection(ctx: CheckContext) -> str:
     """Parts (called as you with each input, in a transaction rolled back): (a) shop.search_customers(prefix)
     returns the ids of every customer whose name starts with the prefix, in id order, for 'Customer 12' and for
     "O'Brien" (a quote in the input); (b) each crafted input returns no rows (or is refused by the function itself),
-    and changes nothing."""
+    and changes nothing; (c) its body says ORDER BY (the id order is asked for, not left to the plan: without it
+    the rows come in whatever order the table is read)."""
     exists = ctx.value("SELECT to_regprocedure('shop.search_customers(text)') IS NOT NULL")
     ctx.expect(exists, "there is no function shop.search_customers(text)",
                hint("keep its name and argument; fix its body", "10"))
+    body = ctx.value("SELECT prosrc FROM pg_proc WHERE oid = 'shop.search_customers(text)'::regprocedure")
+    ctx.expect("order by" in " ".join((body or "").lower().split()),
+               "shop.search_customers has no ORDER BY: its customers come in id order only as long as the table is "
+               "read in that order", hint("keep the query's meaning: ... ORDER BY id", "10"))
     conn = ctx.learner
     with conn.transaction(force_rollback=True):
         for prefix in HONEST_PREFIXES:

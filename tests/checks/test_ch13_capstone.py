@@ -260,6 +260,11 @@ def test_13_3_a_rule_stricter_than_the_task_fails_on_a_good_row(ch, old, new, na
     failed(check(ch, "13.3"), named, "was refused", "chapter 03")
 
 
+def test_13_3_a_status_check_on_lower_status_fails_on_paid_in_capitals(ch):
+    ch.query(solution_sql("13.3").replace("CHECK (status IN", "CHECK (lower(status) IN"))
+    failed(check(ch, "13.3"), "status 'PAID' was accepted", "not on lower(status)")
+
+
 def test_13_3_checks_not_null_constraints_not_valid_and_a_unique_index_pass(ch):
     ch.query("""ALTER TABLE shop.customers ADD CONSTRAINT e NOT NULL email NOT VALID, ADD CONSTRAINT n CHECK (name IS NOT NULL);
                 CREATE UNIQUE INDEX customers_email_uq ON shop.customers (email);
@@ -618,6 +623,12 @@ def test_13_12_format_literal_passes(ch):
     ch.query(SEARCH.format(body="format('SELECT c.id, c.name FROM shop.customers c WHERE starts_with(c.name, %L) "
                                 "ORDER BY c.id', prefix)"))
     passed(check(ch, "13.12"))
+
+
+def test_13_12_a_safe_function_without_order_by_fails(ch):
+    ch.query("""CREATE OR REPLACE FUNCTION shop.search_customers(prefix text) RETURNS TABLE (id integer, name varchar)
+                LANGUAGE sql STABLE AS $$ SELECT c.id, c.name FROM shop.customers AS c WHERE starts_with(c.name, prefix) $$""")
+    failed(check(ch, "13.12"), "no ORDER BY", "chapter 10")
 
 
 def test_13_12_stripping_quotes_fails_on_the_honest_quote(ch):
