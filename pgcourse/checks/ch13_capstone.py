@@ -16,10 +16,10 @@ from typing import Any
 
 import psycopg
 
-from . import CheckContext, exercise, get_exercise, run_check
+from . import CheckContext, CheckFailed, exercise, get_exercise, run_check
 from .ch10_security import role_name
 from ..plans import Plan
-from .context import act_as, attempt, compare_rows, first_line, is_violation
+from .context import act_as, attempt, compare_rows, first_line, is_violation, sql_words
 
 # ---- the broken shop ---------------------------------------------------------------------------------
 
@@ -259,6 +259,11 @@ def _base_type(kind: str) -> str:
     return kind.split("(")[0].strip()
 
 
+def _is_timestamptz(kind: str) -> bool:
+    """timestamptz, with or without a precision (timestamp(0) with time zone)."""
+    return kind.startswith("timestamp") and kind.endswith("with time zone")
+
+
 # ---- 13.1 money ------------------------------------------------------------------------------------
 
 @exercise("13.1", "Money in numeric, every cent kept")
@@ -266,15 +271,17 @@ def money(ctx: CheckContext) -> str:
     """Parts: (a) products.price, orders.total and order_items.unit_price are numeric (not double precision,
     real or money); (b) products, orders and order_items keep every row (1,000, 30,000, 90,000); (c) each
     column's sum, and its sum weighted by an id, equal the delivered prices to the cent; (d) every value is
-    whole cents."""
+    whole cents. A domain over numeric counts as numeric."""
     for table, column, _ in MONEY:
         columns = _columns(ctx, table)
         ctx.expect(column in columns, f"shop.{table} has no column {column} any more",
                    hint("keep the column and change its type: ALTER TABLE ... ALTER COLUMN ... TYPE numeric(12,2)", "02"))
-        kind = columns[column]["type"]
-        ctx.expect(kind.startswith("numeric"), f"shop.{table}.{column} is {kind}: "
-                   + ("money's text depends on lc_monetary and it rounds to the locale's digits" if kind == "money"
-                      else "a binary float cannot hold 0.10 exactly, and sums drift by fractions of a cent"),
+        kind, base = columns[column]["type"], columns[column]["base_type"]
+        shown = kind if kind == base else f"{kind} (a domain over {base})"
+        why = ("money's text depends on lc_monetary and it rounds to the locale's digits" if base == "money"
+               else "a binary float cannot hold 0.10 exactly, and sums drift by fractions of a cent"
+               if base in ("double precision", "real") else "the task asks for exact decimal amounts: numeric")
+        ctx.expect(base.startswith("numeric"), f"shop.{table}.{column} is {shown}: {why}",
                    hint(f"ALTER TABLE shop.{table} ALTER COLUMN {column} TYPE numeric(12,2)", "02"))
     for table, column, weight in MONEY:
         _kept(ctx, table)
@@ -297,13 +304,13 @@ def money(ctx: CheckContext) -> str:
 def stamps(ctx: CheckContext) -> str:
     """Parts: (a) customers.created_at and orders.created_at are timestamptz; (b) both tables keep every row;
     (c) every value is the instant the application meant: the delivered values read as UTC (the sum of their
-    epoch seconds unchanged)."""
+    epoch seconds unchanged). timestamptz(0) and a domain over timestamptz count as timestamptz."""
     for table, column in STAMPS:
         columns = _columns(ctx, table)
         ctx.expect(column in columns, f"shop.{table} has no column {column} any more",
                    hint("change the column's type in place: ALTER TABLE ... ALTER COLUMN ... TYPE timestamptz", "02"))
         kind = columns[column]["type"]
-        ctx.expect(kind == "timestamp with time zone", f"shop.{table}.{column} is {kind}: a value without its zone "
+        ctx.expect(_is_timestamptz(columns[column]["base_type"]), f"shop.{table}.{column} is {kind}: a value without its zone "
                    "means another instant on every server and session", hint(
                        f"ALTER TABLE shop.{table} ALTER COLUMN {column} TYPE timestamptz USING {column} AT TIME ZONE 'UTC'",
                        "02"))
@@ -337,6 +344,9 @@ BAD_ROWS: tuple[tuple[str, str, list, str], ...] = (
     ("an order without a status", _ORDER, [1, None, 10, _AT], "status NOT NULL"),
     ("an order with the status 'lost'", _ORDER, [1, "lost", 10, _AT],
      "CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled'))"),
+    ("an order with the status 'PAID'", _ORDER, [1, "PAID", 10, _AT],
+     "CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled')) on the words the application writes and looks "
+     "for ('paid'), not on lower(status)"),
     ("an order without a total", _ORDER, [1, "pending", None, _AT], "total NOT NULL"),
     ("an order with the total -10", _ORDER, [1, "pending", -10, _AT], "CHECK (total >= 0)"),
     ("an order without a date", _ORDER, [1, "pending", 10, None], "created_at NOT NULL"),
@@ -351,7 +361,11 @@ BAD_ROWS: tuple[tuple[str, str, list, str], ...] = (
 GOOD_ROWS: tuple[tuple[str, str, list], ...] = (
     ("a new customer check-13.3@example.com", _CUSTOMER, ["check-13.3@example.com", "Check 13.3"]),
     ("a pending order of customer 1 for 10.00", _ORDER, [1, "pending", 10, _AT]),
+    ("a paid order of customer 1 for 10.00", _ORDER, [1, "paid", 10, _AT]),
+    ("a shipped order of customer 1 for 10.00", _ORDER, [1, "shipped", 10, _AT]),
+    ("a cancelled order of customer 1 for 0.00 (not negative: 0 is allowed)", _ORDER, [1, "cancelled", 0, _AT]),
     ("a line for product 2 in order 1", _ITEM, [1, 2, 1, 5]),
+    ("a line for product 3 in order 1 at the price 0.00 (not negative: 0 is allowed)", _ITEM, [1, 3, 1, 0]),
 )
 
 
@@ -360,8 +374,8 @@ def refuse_bad_rows(ctx: CheckContext) -> str:
     """Parts (each row tried as you, in a transaction rolled back): (a) customers: an e-mail and a name are
     required, no two customers have the same e-mail; (b) orders: customer, status, total and date are required,
     the status is one of pending, paid, shipped, cancelled, the total is not negative; (c) order lines: quantity
-    above 0, a price not negative, both required, a product at most once per order; (d) a good customer, order
-    and line still go in."""
+    above 0, a price not negative, both required, a product at most once per order; (d) a good customer, an order
+    of each status (one of them for 0.00) and lines (one at 0.00) still go in."""
     for table in ("customers", "orders", "order_items"):
         _columns(ctx, table)
     conn = ctx.learner
@@ -384,6 +398,10 @@ def refuse_bad_rows(ctx: CheckContext) -> str:
 #: 13.4: (table, column, referenced table).
 FOREIGN_KEYS = (("orders", "customer_id", "customers"), ("order_items", "order_id", "orders"),
                 ("order_items", "product_id", "products"))
+
+
+#: Index methods that find the rows of one key value (what a foreign key's checks and joins look up).
+LOOKUP_METHODS = ("btree", "hash")
 
 
 def _key_column(expression: str | None) -> str:
@@ -415,7 +433,8 @@ def foreign_keys(ctx: CheckContext) -> str:
     """Parts: (a) foreign keys orders.customer_id -> customers, order_items.order_id -> orders and
     order_items.product_id -> products; (b) an order of a customer that does not exist, and a line of an order or
     product that does not exist, are refused (tried in a rolled-back transaction); (c) each of those columns leads a
-    valid index of its table; (d) no two indexes of a shop table have the same method, keys and predicate."""
+    valid index of its table that finds equal keys (B-tree or hash: a BRIN index cannot find one customer's orders),
+    without a WHERE; (d) no two indexes of a shop table have the same method, keys and predicate."""
     conn = ctx.learner
     for table, column, target in FOREIGN_KEYS:
         _columns(ctx, table)
@@ -436,12 +455,16 @@ def foreign_keys(ctx: CheckContext) -> str:
                                                                  f"refused, but not by a foreign key: {first_line(error)}"),
                        hint("a foreign key refuses it (a NOT VALID one too, for new rows)", "03"))
     for table, column, target in FOREIGN_KEYS:
-        leading = [ix["name"] for ix in ctx.indexes(table, "shop")
+        leading = [ix for ix in ctx.indexes(table, "shop")
                    if ix["valid"] and ix["predicate"] is None and ix["keys"] and _key_column(ix["keys"][0]) == column]
-        ctx.expect(leading, f"no index of shop.{table} starts with {column}: every delete or key change in "
+        other = next((ix for ix in leading if ix["method"] not in LOOKUP_METHODS), None)
+        ctx.expect(any(ix["method"] in LOOKUP_METHODS for ix in leading),
+                   f"the index {other['name']} on shop.{table} ({column}) is a {other['method']} index: it cannot find "
+                   f"the few rows of one {column} that a delete in shop.{target} or the join from it looks for"
+                   if other else f"no index of shop.{table} starts with {column}: every delete or key change in "
                    f"shop.{target} scans all of {table}, and so does the join from {target}",
-                   hint(f"CREATE INDEX ON shop.{table} ({column}) (a primary key or index that starts with it counts)",
-                        "04"))
+                   hint(f"CREATE INDEX ON shop.{table} ({column}) (a B-tree; a primary key or index that starts with "
+                        "it counts)", "04"))
     duplicates = duplicate_indexes(ctx)
     ctx.expect(not duplicates, f"{duplicates[0][1]} duplicates {duplicates[0][0]} (same columns): every write pays "
                "for both, no query needs the second" if duplicates else "",
@@ -455,7 +478,9 @@ def foreign_keys(ctx: CheckContext) -> str:
 def tags(ctx: CheckContext) -> str:
     """Parts: (a) no text column of shop.products holds comma-separated lists any more; (b) the saved query
     returns (product_id, tag), one row per product and tag, every tag the lists held (1,428 pairs), without the
-    spaces some lists had after their commas."""
+    spaces some lists had after their commas, read from a table; (c) "with its keys": when the pairs are in a table of
+    their own (not an array column of products), one table the query reads references shop.products and has a
+    primary key (or a unique index)."""
     columns = _columns(ctx, "products")
     for column, spec in columns.items():
         if _base_type(spec["type"]) in TEXT_TYPES:
@@ -469,7 +494,17 @@ def tags(ctx: CheckContext) -> str:
     compare_rows(got, ctx.rows(TAG_PAIRS), columns=columns_got,
                  hint=hint("one row per product and tag, trimmed (string_to_table(tags, ',') and trim() while migrating)",
                            "01"))
-    _reads_tables(ctx, answer, "where you now store the tags")
+    plan = _reads_tables(ctx, answer, "where you now store the tags")
+    others = sorted({n.relation for n in plan.nodes() if n.relation} - {"products"})
+    if others:
+        keyed = ctx.rows("""SELECT c.relname FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
+                            AND EXISTS (SELECT FROM pg_constraint f WHERE f.conrelid = c.oid AND f.contype = 'f'
+                                        AND f.confrelid = 'shop.products'::regclass)
+                            AND EXISTS (SELECT FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique
+                                        AND x.indpred IS NULL)""", [others])
+        ctx.expect(keyed, f"your tags are in {', '.join(others)}, without its keys: no foreign key to shop.products "
+                   "(a tag of a product that does not exist goes in) or no primary key (the same pair twice goes in)",
+                   hint("product_id integer NOT NULL REFERENCES shop.products, PRIMARY KEY (product_id, tag)", "01"))
     return f"{len(got):,} (product, tag) pairs, stored one per row"
 
 
@@ -481,15 +516,18 @@ INTEGER_TYPES = ("smallint", "integer", "bigint", "numeric")
 @exercise("13.6", "EAV attributes become typed columns")
 def eav(ctx: CheckContext) -> str:
     """Parts: (a) shop.products has a column weight_g of an integer type (or numeric) and a column color of a
-    text type; (b) every product's weight and colour are the ones its attributes held (no colour: NULL);
-    (c) the table shop.product_attributes is gone."""
+    text type (a domain over those, or an enum of the colours, counts); (b) every product's weight and colour are the
+    ones its attributes held (no colour: NULL); (c) the table shop.product_attributes is gone, and no table of shop
+    still holds (attribute, value) rows under another name."""
     columns = _columns(ctx, "products")
     for column, kinds, example in (("weight_g", INTEGER_TYPES, "integer"), ("color", TEXT_TYPES, "text")):
         ctx.expect(column in columns, f"shop.products has no column {column}: its values are still rows of "
                    "product_attributes, as text", hint(f"ALTER TABLE shop.products ADD COLUMN {column} {example}, then "
                                                        "UPDATE it from product_attributes", "01"))
-        kind = columns[column]["type"]
-        ctx.expect(_base_type(kind) in kinds, f"shop.products.{column} is {kind}", hint(f"make it {example}", "02"))
+        kind, base = columns[column]["type"], columns[column]["base_type"]
+        typed = _base_type(base) in kinds or (column == "color" and columns[column]["enum"])
+        ctx.expect(typed, f"shop.products.{column} is {kind}" + ("" if kind == base else f" (a domain over {base})"),
+                   hint(f"make it {example}", "02"))
     compare_rows(ctx.rows("SELECT id, weight_g, color FROM shop.products"), ctx.rows(ATTRIBUTES),
                  what="shop.products (id, weight_g, color)", columns=["id", "weight_g", "color"],
                  hint=hint("fill the columns from product_attributes: UPDATE ... FROM (SELECT product_id, "
@@ -497,6 +535,12 @@ def eav(ctx: CheckContext) -> str:
     ctx.expect(not ctx.table_exists("product_attributes", "shop"),
                "shop.product_attributes still exists: two places now hold the same facts",
                hint("drop it once its values are in columns", "01"))
+    kept = ctx.rows("""SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'shop'::regnamespace
+                       AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                       AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                            AND a.attname IN ('attribute', 'value')) = 2""")
+    ctx.expect(not kept, f"shop.{kept[0][0]} still holds the attributes as (attribute, value) rows: two places now "
+               "hold the same facts" if kept else "", hint("drop it once its values are in columns", "01"))
     return "weight_g and color are typed columns of products; the EAV table is gone"
 
 
@@ -555,8 +599,8 @@ def day_orders(ctx: CheckContext) -> str:
     plan = ctx.explain(answer)
     searched = [n for n in plan.nodes() if n.index_name and "created_at" in str(n.raw.get("Index Cond", ""))]
     ctx.expect(searched and "orders" not in plan.seq_scanned(),
-               "your query returns the right orders but no index searches created_at: the column is inside a "
-               "function or a cast, so every row is computed first",
+               "your query returns the right orders but no index searches created_at: a condition on the bare "
+               "column finds them; the column inside a function or a cast, or rows picked by id, does not",
                hint("compare the bare column with a range: created_at >= ... AND created_at < ...", "08"))
     return f"the day's {len(got)} orders through {searched[0].index_name}"
 
@@ -570,20 +614,31 @@ PAGE_MAX_PAGES = 20
 @exercise("13.9", "The next page by keyset, not OFFSET")
 def keyset(ctx: CheckContext) -> str:
     """Parts: (a) the saved query returns the 20 orders after order 20000 in id order, columns id, customer_id,
-    status, total (not SELECT *); (b) its plan reads orders through an index, with no sort and no sequential
-    scan; (c) it reads at most 20 pages (EXPLAIN ANALYZE, BUFFERS)."""
+    status, total (not SELECT *); (b) it says ORDER BY (the order is asked for, not left to the plan), a LIMIT
+    (or FETCH FIRST) and no OFFSET (keyset: it starts after the last row seen, and a range of ids typed in is short
+    a row for every order deleted); (c) its plan reads orders through an index, with no sort and no sequential
+    scan; (d) it reads at most 20 pages (EXPLAIN ANALYZE, BUFFERS)."""
     _columns(ctx, "orders")
     answer = ctx.answer().sql
     columns, got = ctx.run_answer(answer)
     compare_rows(got, ctx.rows(PAGE_REFERENCE), ordered=True, columns=columns,
                  hint=hint("the columns id, customer_id, status, total, ORDER BY id, 20 rows after id 20000", "08"))
+    words = sql_words(answer)
+    ctx.expect(" offset " not in f" {words} ", "your query uses OFFSET: the server still reads every row it skips",
+               hint("start at the last row seen: WHERE id > 20000 ORDER BY id LIMIT 20, no OFFSET", "08"))
+    ctx.expect("order by" in words, "your query has no ORDER BY: its rows come in id order only because of the plan "
+               "the server picked today", hint("ORDER BY id", "05"))
     plan = ctx.explain(answer, analyze=True, buffers=True)
+    ctx.expect(plan.has("Limit"), "your query has no LIMIT: a range of ids typed in returns fewer than 20 orders "
+               "as soon as one of them is deleted", hint("WHERE id > 20000 ORDER BY id LIMIT 20 (or FETCH FIRST 20 "
+                                                        "ROWS ONLY)", "08"))
     ctx.expect("orders" not in plan.seq_scanned() and not plan.has("Sort") and plan.uses_index(),
                "your query reads orders without an index in id order (a sequential scan or a sort)",
                hint("WHERE id > 20000 ORDER BY id LIMIT 20: the primary key hands the rows out in order", "08"))
     pages = plan.shared_buffers()
-    ctx.expect(pages <= PAGE_MAX_PAGES, f"your query reads {pages:,} pages to return 20 rows: OFFSET walks past "
-               "every row it skips", hint("start at the last row seen: WHERE id > 20000 (keyset), no OFFSET", "08"))
+    ctx.expect(pages <= PAGE_MAX_PAGES, f"your query reads {pages:,} pages to return 20 rows: it walks past rows "
+               "before the page", hint("start at the last row seen and follow the primary key: WHERE id > 20000 "
+                                       "ORDER BY id LIMIT 20", "08"))
     return f"the next 20 orders in {pages} pages"
 
 
@@ -610,8 +665,9 @@ def partitioned_log(ctx: CheckContext) -> str:
     ctx.expect(strategy == "r" and columns == ["created_at"], f"shop.events is partitioned by "
                f"{ {'l': 'LIST', 'h': 'HASH', 'r': 'RANGE'}.get(strategy, strategy)} ({', '.join(columns)}); a log is "
                "read and dropped by time ranges", hint("PARTITION BY RANGE (created_at)", "09"))
-    kind = ctx.columns("events", "shop")["created_at"]["type"]
-    ctx.expect(kind == "timestamp with time zone", f"shop.events.created_at is {kind}",
+    created_at = ctx.columns("events", "shop")["created_at"]
+    kind = created_at["type"]
+    ctx.expect(_is_timestamptz(created_at["base_type"]), f"shop.events.created_at is {kind}",
                hint("make it timestamptz (the delivered values are UTC: created_at AT TIME ZONE 'UTC')", "02"))
     figures = tuple(ctx.rows("SELECT count(*), sum(id), sum(customer_id), sum(length(payload)), "
                              "count(*) FILTER (WHERE kind = 'checkout') FROM shop.events")[0])
@@ -693,10 +749,15 @@ def injection(ctx: CheckContext) -> str:
     """Parts (called as you with each input, in a transaction rolled back): (a) shop.search_customers(prefix)
     returns the ids of every customer whose name starts with the prefix, in id order, for 'Customer 12' and for
     "O'Brien" (a quote in the input); (b) each crafted input returns no rows (or is refused by the function itself),
-    and changes nothing."""
+    and changes nothing; (c) its body says ORDER BY (the id order is asked for, not left to the plan: without it
+    the rows come in whatever order the table is read)."""
     exists = ctx.value("SELECT to_regprocedure('shop.search_customers(text)') IS NOT NULL")
     ctx.expect(exists, "there is no function shop.search_customers(text)",
                hint("keep its name and argument; fix its body", "10"))
+    body = ctx.value("SELECT prosrc FROM pg_proc WHERE oid = 'shop.search_customers(text)'::regprocedure")
+    ctx.expect("order by" in " ".join((body or "").lower().split()),
+               "shop.search_customers has no ORDER BY: its customers come in id order only as long as the table is "
+               "read in that order", hint("keep the query's meaning: ... ORDER BY id", "10"))
     conn = ctx.learner
     with conn.transaction(force_rollback=True):
         for prefix in HONEST_PREFIXES:
@@ -731,24 +792,64 @@ def injection(ctx: CheckContext) -> str:
 
 # ---- 13.13 least privilege -------------------------------------------------------------------------------------
 
+#: 13.13: what the application's role must not do (each table's DELETE and TRUNCATE are added, see _denied).
 _DENIED_TO_APP: tuple[tuple[str, str], ...] = (
     ("read customers.password", "SELECT password FROM shop.customers LIMIT 1"),
-    ("change products", "UPDATE shop.products SET name = name WHERE id = 1"),
-    ("delete orders", "DELETE FROM shop.orders WHERE id = 1"),
-    ("truncate order_items", "TRUNCATE shop.order_items"),
     ("create a table in shop", "CREATE TABLE shop.check_13_13 (id int)"),
     ("add a column to orders", "ALTER TABLE shop.orders ADD COLUMN check_13_13 int"),
     ("drop orders", "DROP TABLE shop.orders"),
 )
 
 
+#: 13.13: writes its job does not need (table, privilege, what), asked of the server for any column.
+_NOT_WRITTEN_BY_APP: tuple[tuple[str, str, str], ...] = (
+    ("products", "UPDATE", "change products"), ("products", "INSERT", "add products"),
+    ("customers", "UPDATE", "change customers (their passwords too)"), ("order_items", "UPDATE", "change order lines"),
+    ("events", "UPDATE", "change events (the log is written once)"),
+)
+
+
+def _denied(ctx: CheckContext) -> list[tuple[str, str]]:
+    """What the application's role must not do: the fixed list, and DELETE and TRUNCATE of every table of shop
+    (partitions too: a grant on one partition is a way around its parent)."""
+    tables = [t for (t,) in ctx.rows("""SELECT relname FROM pg_class WHERE relnamespace = 'shop'::regnamespace
+                                         AND relkind IN ('r', 'p') ORDER BY relispartition, relname""")]
+    return (list(_DENIED_TO_APP) + [(f"delete from {t}", f'DELETE FROM shop."{t}" WHERE false') for t in tables]
+            + [(f"truncate {t}", f'TRUNCATE shop."{t}"') for t in tables])
+
+
+#: 13.13: what the application's job needs it to read (the 13.5 answer's tables, if it runs, are added).
+_READ_BY_APP: tuple[tuple[str, str], ...] = (
+    ("read products", "SELECT id, name, price FROM shop.products LIMIT 1"),
+    ("read customers' id, email, name and created_at", "SELECT id, email, name, created_at FROM shop.customers LIMIT 1"),
+    ("read orders", "SELECT id, customer_id, status, total, created_at FROM shop.orders LIMIT 1"),
+    ("read order lines", "SELECT order_id, product_id, quantity, unit_price FROM shop.order_items LIMIT 1"),
+)
+
+
+def _tags_query(ctx: CheckContext) -> str | None:
+    """13.5's saved query, if there is one that runs as you (the app role must be able to read the tags too)."""
+    try:
+        query = ctx.answer("13.5").sql
+        if query:
+            with ctx.learner.transaction(force_rollback=True):
+                ctx.learner.execute("SET TRANSACTION READ ONLY")
+                ctx.learner.execute(query)
+            return query
+    except (CheckFailed, psycopg.Error):
+        return None
+    return None
+
+
 @exercise("13.13", "The application's role: its job, and nothing more")
 def least_privilege(ctx: CheckContext) -> str:
     """Parts, acting as role <db>_app in a rolled-back transaction: (a) it exists, and is no superuser, cannot
-    create roles or databases, does not bypass RLS, and cannot become you; (b) it can read products, and customers'
-    id, email and name; insert an order (the id from its default) and a line for it; update an order's status; write
-    an event; call shop.search_customers; (c) it cannot read customers.password, change products, delete orders,
-    truncate, create, alter or drop tables."""
+    create roles or databases, does not bypass RLS, and cannot become you; (b) it can read products (and the tags:
+    13.5's saved query runs as it), customers' id, email, name and created_at, orders and order lines; insert an
+    order (the id from its default) and a line for it; update an order's status; write an event; call
+    shop.search_customers; (c) it cannot read customers.password, change or add products, change customers, order
+    lines or events (its job writes none of them), delete from or truncate any table of shop (partitions too),
+    create, alter or drop tables."""
     app = role_name(ctx.chapter.database, "app")
     attributes = ctx.rows("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = %s",
                           [app])
@@ -758,10 +859,11 @@ def least_privilege(ctx: CheckContext) -> str:
     ctx.expect(not ctx.value("SELECT pg_has_role(%s, %s, 'MEMBER')", [app, ctx.chapter.role]),
                f"{app} can become {ctx.chapter.role}, the owner of every table", hint("REVOKE the membership", "10"))
     conn = ctx.learner
+    tags, denied = _tags_query(ctx), _denied(ctx)
     with conn.transaction(force_rollback=True):
         act_as(conn, app)
-        allowed = (("read products", "SELECT id, name, price FROM shop.products LIMIT 1", None),
-                   ("read customers' id, email and name", "SELECT id, email, name FROM shop.customers LIMIT 1", None),
+        allowed = (*((what, statement, None) for what, statement in _READ_BY_APP),
+                   *((("read the tags (your 13.5 query)", tags, None),) if tags else ()),
                    ("call shop.search_customers", "SELECT * FROM shop.search_customers('Customer 1')", None),
                    ("update an order's status", "UPDATE shop.orders SET status = 'shipped' WHERE id = 1", None),
                    ("write an event", JULY_EVENT.replace("2025-07-15", "2025-03-15"), None))
@@ -777,7 +879,7 @@ def least_privilege(ctx: CheckContext) -> str:
         except psycopg.Error as exc:
             ctx.fail(f"{app} cannot place an order with a line: {first_line(exc)}",
                      hint("GRANT SELECT, INSERT ON orders and order_items, USAGE on their id sequences", "10"))
-        for what, statement in _DENIED_TO_APP:
+        for what, statement in denied:
             error = attempt(conn, statement)
             ctx.expect(error is not None, f"{app} can {what}; it must be refused",
                        hint("grant only what the application's job needs: no ALL, no CREATE on the schema, "
@@ -785,6 +887,11 @@ def least_privilege(ctx: CheckContext) -> str:
             ctx.expect(isinstance(error, psycopg.errors.InsufficientPrivilege),
                        f"{app} trying to {what} failed, but not for lack of privileges: {first_line(error)}",
                        hint("keep the delivered tables and columns", "10"))
+        for table, privilege, what in _NOT_WRITTEN_BY_APP:
+            can = conn.execute("SELECT has_any_column_privilege(%s, %s)", [f"shop.{table}", privilege]).fetchone()[0]
+            ctx.expect(not can, f"{app} can {what} ({privilege} on shop.{table}, or on some of its columns); it must "
+                       "be refused", hint("grant only what the application's job needs: no ALL, no table-wide "
+                                          "writes beyond its job", "10"))
     return f"{app} does the application's work and cannot read passwords, delete, truncate or change the schema"
 
 
@@ -794,14 +901,16 @@ def least_privilege(ctx: CheckContext) -> str:
 HISTORY_REFERENCE = """SELECT o.id, count(*), sum(i.quantity * i.unit_price)
 FROM shop.orders AS o JOIN shop.order_items AS i ON i.order_id = o.id
 WHERE o.customer_id = 42 GROUP BY o.id ORDER BY o.id"""
-HISTORY_MAX_PAGES = 60
+HISTORY_MAX_PAGES = 100
 
 
 @exercise("13.14", "The order history in one query, not N+1")
 def order_history(ctx: CheckContext) -> str:
     """Parts: (a) the saved query (one statement) returns, for each order of customer 42 in id order, the order id,
-    its number of lines and its amount (the sum of quantity x unit_price); (b) its plan reads orders and order_items
-    through indexes, no sequential scan of either; (c) it reads at most 60 pages (EXPLAIN ANALYZE, BUFFERS)."""
+    its number of lines and its amount (the sum of quantity x unit_price); (b) it says ORDER BY (the order is asked
+    for, not left to the plan); (c) its plan reads orders and order_items through indexes, no sequential scan of
+    either; (d) it reads at most 100 pages (EXPLAIN ANALYZE, BUFFERS; the lines of 6 orders through their indexes
+    read 40-60, a walk along a whole index of order_items hundreds)."""
     for table in ("orders", "order_items"):
         _columns(ctx, table)
     answer = ctx.answer().sql
@@ -809,6 +918,8 @@ def order_history(ctx: CheckContext) -> str:
     compare_rows(got, ctx.rows(HISTORY_REFERENCE), ordered=True, columns=columns,
                  hint=hint("JOIN order_items, GROUP BY the order, ORDER BY its id: one statement instead of one per "
                            "order", "05"))
+    ctx.expect("order by" in sql_words(answer), "your query has no ORDER BY: its rows come in id order only because "
+               "of the plan the server picked today", hint("ORDER BY the order's id", "05"))
     plan = _reads_tables(ctx, answer, "orders and order_items", ("orders", "order_items"))
     scanned = sorted(plan.seq_scanned() & {"orders", "order_items"})
     ctx.expect(not scanned, f"your query reads all of {' and '.join(scanned)} (a sequential scan) for {len(got)} orders",

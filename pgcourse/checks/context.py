@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from collections import Counter
@@ -177,14 +178,22 @@ class CheckContext:
         return self.value("SELECT to_regclass(%s) IS NOT NULL", [f"{schema}.{name}"])
 
     def columns(self, table: str, schema: str = "public") -> dict[str, dict]:
-        """Column name -> {type, not_null, default, generated, identity} from the catalog."""
+        """Column name -> {type, not_null, default, generated, identity, base_type, enum} from the catalog.
+
+        ``base_type`` is the type under a domain (a domain over numeric(12,2) is numeric(12,2)); ``enum``
+        says the type (or the domain's) is an enum."""
         rows = self.rows(
             """SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                      pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', a.attidentity <> ''
+                      pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', a.attidentity <> '',
+                      format_type(b.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END),
+                      b.typtype = 'e'
                FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+               JOIN pg_type t ON t.oid = a.atttypid
+               JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
                WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
                ORDER BY a.attnum""", [f"{schema}.{table}"])
-        return {r[0]: {"type": r[1], "not_null": r[2], "default": r[3], "generated": r[4], "identity": r[5]} for r in rows}
+        return {r[0]: {"type": r[1], "not_null": r[2], "default": r[3], "generated": r[4], "identity": r[5],
+                       "base_type": r[6], "enum": r[7]} for r in rows}
 
     def indexes(self, table: str, schema: str = "public") -> list[dict]:
         """Indexes of a table: name, method, key columns/expressions, INCLUDE columns, unique, predicate, valid."""
@@ -390,6 +399,14 @@ def _strip_sql(text: str) -> str:
     """SQL without comments and whitespace (to tell an empty placeholder from an answer)."""
     lines = [line.split("--", 1)[0] for line in text.splitlines()]
     return "".join(lines).strip().strip(";").strip()
+
+
+def sql_words(text: str) -> str:
+    """SQL as lower-case words, without comments, string literals or quoted names: to see a clause
+    (ORDER BY, OFFSET) that a plan does not show."""
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"\$(\w*)\$.*?\$\1\$|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", " ? ", text, flags=re.S)
+    return " ".join(text.lower().split())
 
 
 def _run_readonly(conn: psycopg.Connection, query: str) -> tuple[list[str], list[tuple]]:
