@@ -107,10 +107,35 @@ def test_run_hides_the_password_and_the_folder_and_reports_failures(tmp_path, ca
         run("pg_dump", url=url, show=False)
 
 
-def test_a_grade_run_whose_kernel_is_killed_in_the_pitr_lab_leaves_nothing(course_server, tmp_path):
-    """The kernel is killed twice right after starting a lab (the grader restarts it and goes on)."""
-    from pgcourse.grading import grade_notebook
+def grade_and_expect_nothing_left(path: Path, server, monkeypatch):
+    """Grade a notebook; then no postmaster of its kernel's labs may run and its kernel's folder (where the labs
+    live) must be gone. Only this run's kernel folders count: other graders may run on the machine meanwhile."""
+    from pgcourse import grading
 
+    homes: list[Path] = []
+    make_sandbox = grading.make_sandbox
+
+    def recorded():
+        sandbox = make_sandbox()
+        homes.append(sandbox.home)
+        return sandbox
+
+    monkeypatch.setattr(grading, "make_sandbox", recorded)
+    grade = grading.grade_notebook(path, server, size="tiny", cell_timeout=120)
+    assert grade.status == "graded", grade.message
+    assert homes
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        running = [c for c in leftover_labs() for home in homes if str(home) in c]
+        folders = [home for home in homes if home.exists()]
+        if not running and not folders:
+            return grade
+        time.sleep(0.5)
+    raise AssertionError(f"left behind by the grade run: servers {running}, folders {folders}")
+
+
+def test_a_grade_run_whose_kernel_is_killed_in_the_pitr_lab_leaves_nothing(course_server, tmp_path, monkeypatch):
+    """The kernel is killed twice right after starting a lab (the grader restarts it and goes on)."""
     start = ("from pgcourse.backup import ThrowawayCluster\n"
              f"lab = ThrowawayCluster({ARCHIVING!r})\n"
              "lab.query('CREATE TABLE t (id int)')\n"
@@ -122,12 +147,24 @@ def test_a_grade_run_whose_kernel_is_killed_in_the_pitr_lab_leaves_nothing(cours
     nb.metadata["pgcourse"] = {"chapter": "12"}
     path = tmp_path / "12_backup.ipynb"
     nbformat.write(nb, path)
-    before = set(leftover_labs())
-    grade = grade_notebook(path, course_server, size="tiny", cell_timeout=120)
-    assert grade.status == "graded", grade.message
-    deadline = time.monotonic() + 30
-    while set(leftover_labs()) - before and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not set(leftover_labs()) - before, "a throwaway cluster outlived its grade run"
-    labs = list(Path("/tmp").glob("pgcourse-kernel-*/" + LAB_PREFIX + "*"))
-    assert not labs, labs
+    grade = grade_and_expect_nothing_left(path, course_server, monkeypatch)
+    assert len([i for i in grade.incidents if i.kind == "dead_kernel"]) == 2, grade.incidents
+
+
+SOLUTION_12 = Path(__file__).resolve().parents[1] / "solutions" / "12_backup.ipynb"
+
+
+def test_chapter_12_graded_with_its_kernel_killed_mid_recovery_leaves_no_cluster_and_no_folder(
+        course_server, tmp_path, monkeypatch):
+    """The chapter itself (its solution notebook), its kernel killed right after exercise 12.9 started the
+    recovered cluster (two servers of the lab running); the grader restarts the kernel and runs on to the end."""
+    nb = nbformat.read(SOLUTION_12, as_version=4)
+    recovery = next(i for i, cell in enumerate(nb.cells) if "lab.recover(" in cell.source and "BEGIN SOLUTION" in cell.source)
+    nb.cells.insert(recovery + 1, new_code_cell(
+        "import os, signal\n"
+        "assert lab.get('restored') is not None and len(lab._clusters) == 2  # in the middle of the PITR lab\n"
+        "os.kill(os.getpid(), signal.SIGKILL)"))
+    path = tmp_path / "12_backup.ipynb"
+    nbformat.write(nb, path)
+    grade = grade_and_expect_nothing_left(path, course_server, monkeypatch)
+    assert [i for i in grade.incidents if i.kind == "dead_kernel" and i.cell == recovery + 2], grade.incidents

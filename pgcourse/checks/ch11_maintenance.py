@@ -77,6 +77,9 @@ STUCK_DELETE = "DELETE FROM stuck_cleanup WHERE id % 2 = 0"
 #: the live rows after the DELETE (10,000 on small)
 STUCK_LIVE_SQL = "SELECT count(*) FROM orders WHERE id <= 20000 AND id % 2 = 1"
 
+#: 11.5: the check's transactions were opened a moment before your query runs: a duration beyond this is not theirs
+OPEN_FOR_AT_MOST = dt.timedelta(minutes=10)
+
 #: 11.7 and 11.8: what the checks create (in a transaction they roll back) for the learner's query to find
 PROBE_TABLE = "pgcourse_probe"
 PROBE_SETUP = f"""CREATE TABLE {PROBE_TABLE} (id int PRIMARY KEY, code int, during int4range, note text);
@@ -90,9 +93,11 @@ FROM pg_catalog.pg_stat_user_indexes AS s JOIN pg_catalog.pg_index AS i ON i.ind
 WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisexclusion"""
 
 #: 11.8: the cache hit ratio per table (the reference)
-CACHE_REFERENCE = """SELECT relname, heap_blks_hit, heap_blks_read,
+CACHE_REFERENCE = """SELECT schemaname, relname, heap_blks_hit, heap_blks_read,
        heap_blks_hit::numeric / nullif(heap_blks_hit + heap_blks_read, 0)
 FROM pg_catalog.pg_statio_user_tables"""
+#: the course's own bookkeeping (the saved answers): a ratio query may list its tables or leave them out
+COURSE_SCHEMA = "pgcourse"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -314,7 +319,8 @@ def _cell_holds(row: tuple, value: Any) -> bool:
 def find_idle_in_transaction(ctx: CheckContext) -> str:
     """Parts of the task: the query lists (1) every session of this database that is idle in a transaction;
     (2) no other session (an idle one, the query's own, one in another database); with (3) its pid,
-    (4) how long its transaction has been open (an interval), (5) the last query it ran; (6) the longest-open
+    (4) how long its transaction has been open (an interval, not negative, not counted from another moment
+    than a moment ago), (5) the last query it ran; (6) the longest-open
     transaction first. The check opens the sessions itself (two forgotten transactions, one idle session;
     one transaction in the sample database), then runs the query as the learner."""
     answer_sql = ctx.answer().sql
@@ -353,9 +359,12 @@ def _judge_idle(ctx: CheckContext, columns: list[str], rows: list[tuple], pids: 
         ctx.expect(not any(_cell_holds(row, pid) for row in rows), f"your query also lists {what} (pid {pid})",
                    "keep only state = 'idle in transaction' sessions of this database (datname = current_database())")
     first_row, second_row = rows[where["first"]], rows[where["second"]]
-    ctx.expect(any(isinstance(v, dt.timedelta) for v in first_row),
-               f"no column says how long the transaction has been open (columns: {', '.join(columns)})",
+    durations = [v for v in first_row if isinstance(v, dt.timedelta)]
+    ctx.expect(durations, f"no column says how long the transaction has been open (columns: {', '.join(columns)})",
                "now() - xact_start")
+    ctx.expect(any(dt.timedelta(0) <= v <= OPEN_FOR_AT_MOST for v in durations),
+               f"your query says the check's transaction, opened a moment ago, has been open for {durations[0]}",
+               "how long it has been open is now() - xact_start (age(xact_start) counts from midnight)")
     ctx.expect(any(isinstance(v, str) and "pgcourse_check_first" in v for v in first_row),
                f"no column shows the last query the session ran (columns: {', '.join(columns)})",
                "pg_stat_activity.query holds it")
@@ -440,14 +449,27 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) else None
 
 
+def _same_tables(got: list[tuple], reference: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """The answer's rows and the reference's, keyed by the bare table name: a schema-qualified name
+    (``public.orders``, ``relid::regclass`` of a table off the search path) counts as the table's name,
+    and the course's own tables (schema pgcourse) may be listed or left out."""
+    qualified = {f"{schema}.{name}": name for schema, name, *_ in reference}
+    course = {name for schema, name, *_ in reference if schema == COURSE_SCHEMA}
+    expected = [tuple(row[1:]) for row in reference if row[0] != COURSE_SCHEMA]
+    named = [(qualified.get(row[0], row[0]), *row[1:]) if row and isinstance(row[0], str) else row for row in got]
+    return [row for row in named if not (row and row[0] in course)], expected
+
+
 @exercise("11.8", "Cache hit ratio per table, without dividing by zero")
 def cache_hit_ratio(ctx: CheckContext) -> str:
     """Parts of the task: one row per table of this database with (1) its name, (2) heap blocks found in
     shared buffers, (3) heap blocks read from outside, (4) the hit ratio hits / (hits + reads) as a fraction
     between 0 and 1 (within 0.0005), NULL for a table never read, without an error. The check adds a table
-    nobody has read (rolled back)."""
+    nobody has read (rolled back). The name may be schema-qualified; the course's own table of saved
+    answers (schema pgcourse) may be listed or not."""
     answer_sql = ctx.answer().sql
-    columns, got, expected = _with_probe(ctx, answer_sql, CACHE_REFERENCE)
+    columns, got, reference = _with_probe(ctx, answer_sql, CACHE_REFERENCE)
+    got, expected = _same_tables(got, reference)
     ctx.expect(got and len(got[0]) == 4, f"your query returns {len(got[0]) if got else 0} columns; expected 4 "
                                           f"(table, hits, reads, ratio)", "SELECT relname, heap_blks_hit, heap_blks_read, ...")
     compare_rows([r[:3] for r in got], [r[:3] for r in expected], columns=columns, what="your query",

@@ -11,7 +11,7 @@ The parts each exercise's task statement names (each is checked, and each failur
 - 12.1 a plain-format dump file of ``categories`` and ``rooms``: (a) a saved path to a file that
   exists; (b) plain SQL (pg_dump's header; gzip-compressed accepted); (c) both tables' definitions
   (``CREATE TABLE``); (d) both tables' rows, as many as the tables hold (COPY or INSERT, one row or
-  many rows per INSERT); (e) no other table.
+  many rows per INSERT, with or without ON CONFLICT DO NOTHING); (e) no other table.
 - 12.2 a prediction: can ``pg_restore`` restore a plain-format dump? ("yes"/"no"); the truth is
   measured by running pg_restore on a plain file.
 - 12.3 a custom-format dump of ``categories``, ``rooms`` and ``price_list``: (a) a file that exists;
@@ -141,6 +141,7 @@ def check_archive(ctx: CheckContext, path: Path, wanted_format: str) -> str:
 
 
 # ---- 12.1 -------------------------------------------------------------------------------------------
+_LAST_ROW = re.compile(r"\)(?: ON CONFLICT DO NOTHING)?;$")
 _DATA_START = re.compile(r'^(COPY|INSERT INTO) (?:"?public"?\.)?"?([a-z_0-9]+)"?[ (]')
 
 
@@ -162,7 +163,7 @@ def plain_dump_rows(text: str) -> tuple[set[str], Counter]:
         elif line.rstrip().endswith("VALUES"):  # --rows-per-insert: one row per following line
             for row in lines:
                 rows[table] += 1
-                if row.rstrip().endswith(");"):
+                if _LAST_ROW.search(row.rstrip()):  # "...);" or, with --on-conflict-do-nothing, "...) ON CONFLICT DO NOTHING;"
                     break
         else:
             rows[table] += 1

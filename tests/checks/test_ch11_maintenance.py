@@ -480,9 +480,68 @@ def test_11_8_zero_instead_of_null_fails(ch, read_twice):
 
 
 def test_11_8_hits_and_reads_swapped_fail(ch, read_twice):
+    _sql(ch, "SELECT sum(total_amount) FROM orders")  # a third read: orders' hits now differ from its reads
     fails(ch, "11.8", "pg_statio_user_tables", sql="""SELECT relname, heap_blks_read, heap_blks_hit,
         heap_blks_hit::numeric / nullif(heap_blks_hit + heap_blks_read, 0) FROM pg_statio_user_tables""")
 
 
 def test_11_8_three_columns_fail(ch):
     fails(ch, "11.8", "returns 3 columns; expected 4", sql="SELECT relname, heap_blks_hit, heap_blks_read FROM pg_statio_user_tables")
+
+
+# ---- the audit's answers in other shapes (issue 14) ------------------------------------------------------
+@pytest.mark.parametrize("answer", [
+    """select PID, clock_timestamp() - XACT_START as open_for, QUERY  -- the forgotten ones
+       from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'
+       order by open_for desc;""",
+    """WITH open_tx AS (SELECT pid, xact_start, query, state FROM pg_stat_activity
+                        WHERE datname = current_database())
+       SELECT pid, now() - xact_start, query FROM open_tx WHERE state = 'idle in transaction'
+       ORDER BY 2 DESC""",
+])
+def test_11_5_a_cte_lower_case_and_a_trailing_semicolon_pass(ch, answer):
+    passes(ch, "11.5", sql=answer)
+
+
+@pytest.mark.parametrize("duration", ["age(xact_start)", "xact_start - now()"])
+def test_11_5_a_duration_counted_from_another_moment_fails(ch, duration):
+    fails(ch, "11.5", "opened a moment ago", "now() - xact_start",
+          sql=SOLUTION_11_5.replace("now() - xact_start AS open_for", f"{duration} AS open_for"))
+
+
+@pytest.mark.parametrize("answer", [
+    # never scanned as PostgreSQL 16+'s last_idx_scan says it, a CTE, only the public schema
+    """with never as (select indexrelid, relname, indexrelname from pg_stat_user_indexes
+                     where last_idx_scan is null and schemaname = 'public')
+       select n.relname, n.indexrelname, pg_relation_size(n.indexrelid)
+       from never n where not exists (select 1 from pg_index i where i.indexrelid = n.indexrelid
+                                     and (i.indisunique or i.indisexclusion));""",
+    """SELECT s.indrelid::regclass::text AS "table", s.indexrelid::regclass::text AS "index",
+              pg_relation_size(s.indexrelid) AS bytes
+       FROM pg_index s JOIN pg_stat_user_indexes u USING (indexrelid)
+       WHERE u.idx_scan = 0 AND NOT s.indisunique AND NOT s.indisexclusion ORDER BY 1, 2""",
+])
+def test_11_7_last_idx_scan_a_cte_and_regclass_names_pass(ch, answer):
+    passes(ch, "11.7", sql=answer)
+
+
+def test_11_7_leaving_out_primary_keys_only_lists_the_unique_index_and_fails(ch):
+    fails(ch, "11.7", "pgcourse_probe_code_key, a UNIQUE index",
+          sql=SOLUTION_11_7.replace("NOT i.indisunique", "NOT i.indisprimary"))
+
+
+@pytest.mark.parametrize("answer", [
+    # a schema-qualified name, and the course's own table of answers left out
+    """SELECT schemaname || '.' || relname AS "table", heap_blks_hit, heap_blks_read,
+              heap_blks_hit / nullif(heap_blks_hit + heap_blks_read, 0)::numeric AS ratio
+       FROM pg_statio_user_tables WHERE schemaname = 'public';""",
+    """SELECT relid::regclass AS t, heap_blks_hit, heap_blks_read,
+              CAST(heap_blks_hit AS double precision) / NULLIF(heap_blks_hit + heap_blks_read, 0)
+       FROM pg_statio_all_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')""",
+])
+def test_11_8_qualified_names_and_the_public_schema_only_pass(ch, read_twice, answer):
+    passes(ch, "11.8", sql=answer)
+
+
+def test_11_8_every_schema_of_the_server_fails(ch, read_twice):
+    fails(ch, "11.8", "not expected", sql=SOLUTION_11_8.replace("pg_statio_user_tables", "pg_statio_all_tables"))

@@ -324,3 +324,61 @@ def test_12_9_recoveries_to_the_wrong_moment_fail(ch, fill, words):
 
 def test_12_9_no_table_fails(ch):
     fails(ch, "12.9", "no table rooms_recovered")
+
+
+# ---- the audit's answers in other shapes (issue 14) ------------------------------------------------------
+@pytest.mark.parametrize("options", [
+    ["-t", "categories", "-t", "rooms", "--rows-per-insert=7", "--on-conflict-do-nothing"],
+    ["-t", "categories", "-t", "rooms", "--inserts", "--on-conflict-do-nothing"],
+    ["--table=public.rooms", "--table=public.categories", "--clean", "--if-exists", "--no-privileges"],
+])
+def test_12_1_inserts_with_on_conflict_qualified_names_and_clean_pass(ch, tmp_path, options):
+    dump(ch, tmp_path, *options, "-f", "out.sql")
+    passes(ch, "12.1", str(tmp_path / "out.sql"))
+
+
+def test_12_1_a_table_dumped_without_its_rows_fails(ch, tmp_path):
+    dump(ch, tmp_path, "-t", "categories", "-t", "rooms", "--exclude-table-data=rooms", "-f", "out.sql")
+    fails(ch, "12.1", "no rows of rooms", value=str(tmp_path / "out.sql"))
+
+
+def test_12_3_qualified_names_and_no_owner_pass(ch, tmp_path):
+    dump(ch, tmp_path, "-Fc", "-t", "public.price_list", "-t", "public.rooms", "-t", "categories", "--no-owner",
+         "-f", "out.dump")
+    passes(ch, "12.3", str(tmp_path / "out.dump"))
+
+
+def test_12_3_one_table_without_rows_fails(ch, tmp_path):
+    dump(ch, tmp_path, "-Fc", *THREE, "--exclude-table-data=price_list", "-f", "out.dump")
+    fails(ch, "12.3", "no rows of price_list", value=str(tmp_path / "out.dump"))
+
+
+def test_12_5_a_data_only_restore_after_truncate_passes(ch, tmp_path):
+    dump(ch, tmp_path, "-Fc", *THREE, "-f", "out.dump")
+    sql(ch, C.PRICE_LIST_ACCIDENT, "TRUNCATE price_list")
+    dump(ch, tmp_path, "pg_restore", "--data-only", "-t", "price_list", "-d", ch.database, "out.dump")
+    passes(ch, "12.5")
+
+
+def test_12_6_everything_restored_then_price_list_dropped_passes(ch, archive):
+    dump(ch, archive, "pg_restore", "-d", scratch_name(ch.database), "out.dump")
+    sql(ch, "DROP TABLE price_list", database=scratch_name(ch.database))
+    passes(ch, "12.6")
+
+
+@pytest.mark.parametrize("query", [
+    """select x.table_name, x.row_count, x.checksum  -- one row per table
+       from (select 'categories' as table_name, count(*) as row_count,
+                    md5(string_agg(t::text, ',' order by t.id)) as checksum from categories as t) x
+       union all
+       select 'rooms', count(*), md5(string_agg(t::text, ',' order by t.id)) from public.rooms t
+       order by 1;""",
+])
+def test_12_7_lower_case_a_subquery_and_a_trailing_semicolon_pass(ch, query):
+    save_answer(ch, "12.7", answer_sql=query)
+    passes(ch, "12.7")
+
+
+def test_12_7_rows_joined_without_a_separator_fail(ch):
+    save_answer(ch, "12.7", answer_sql=C.VERIFY_REFERENCE.replace("string_agg(t::text, ','", "string_agg(t::text, ''"))
+    fails(ch, "12.7", "checksum")
