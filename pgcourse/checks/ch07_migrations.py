@@ -281,10 +281,20 @@ def _has_minimum(conn: psycopg.Connection, oid: int) -> str | None:
     return None
 
 
+_CONCURRENTLY = re.compile(r"\b((?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+|REINDEX\s+(?:\(.*?\)\s*)?)INDEX)\s+CONCURRENTLY\b",
+                           re.I | re.S)
+
+
+def in_transaction(sql: str) -> str:
+    """A migration as it can run inside the check's rolled-back transaction: an index built or dropped
+    CONCURRENTLY (a non-transactional migration, the right way on a busy table) builds the same index plainly."""
+    return _CONCURRENTLY.sub(r"\1", sql)
+
+
 def _run_script(conn: psycopg.Connection, sql: str, what: str) -> None:
     try:
         with conn.transaction():
-            conn.execute(sql)
+            conn.execute(in_transaction(sql))
     except psycopg.Error as exc:
         CheckContext.fail(f"{what} failed: {first_line(exc)}",
                           "a migration must run on the state the other direction leaves: test it up -> down -> up")

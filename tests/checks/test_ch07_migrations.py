@@ -108,6 +108,18 @@ ALTER TABLE coupons DROP COLUMN IF EXISTS min_order_amount;"""
     passed(check(ch, "7.1"))
 
 
+def test_7_1_a_non_transactional_pair_with_concurrently_passes(ch, tmp_path):
+    """The busy-table way (section 6): yoyo runs it outside a transaction; the check replays it inside one."""
+    up = """-- transactional: false
+ALTER TABLE coupons ADD COLUMN IF NOT EXISTS min_order_amount numeric(10,2) NOT NULL DEFAULT 0 CHECK (min_order_amount >= 0);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS coupons_expiry_idx ON coupons (expires_at);"""
+    down = """-- transactional: false
+DROP INDEX CONCURRENTLY IF EXISTS coupons_expiry_idx;
+ALTER TABLE coupons DROP COLUMN IF EXISTS min_order_amount;"""
+    pair(ch, tmp_path, up, down)
+    passed(check(ch, "7.1"))
+
+
 def test_7_1_unsolved_fails(ch, tmp_path):
     chapter_migrations(ch, tmp_path / "migrations")
     failed(check(ch, "7.1"), "no answer saved")
