@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from collections import Counter
@@ -357,6 +358,16 @@ def act_as(conn: psycopg.Connection, role: str) -> None:
     conn.execute("RESET ROLE")
     conn.execute(sql.SQL("GRANT {} TO CURRENT_USER WITH INHERIT FALSE, SET TRUE").format(sql.Identifier(role)))
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+
+
+_TX_START = re.compile(r"^\s*(begin|start\s+transaction)\b", re.I)
+_TX_END = re.compile(r"^\s*(commit|end|rollback(?!\s+(and\s+chain\s+)?to\b)(?!\s+to\b)|abort)\b", re.I)
+
+
+def transaction_control(statement: str) -> str | None:
+    """``"start"`` for BEGIN/START TRANSACTION, ``"end"`` for COMMIT/END/ROLLBACK/ABORT (not ROLLBACK TO), else None:
+    a check that replays an answer inside its own rolled-back transaction must not run these."""
+    return "start" if _TX_START.match(statement) else "end" if _TX_END.match(statement) else None
 
 
 def first_line(exc: BaseException) -> str:

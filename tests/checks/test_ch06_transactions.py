@@ -70,6 +70,10 @@ USER = "INSERT INTO users (email, username, password_hash, full_name, country_co
     f"BEGIN;\n{USER};\nINSERT INTO user_profiles VALUES (currval(pg_get_serial_sequence('users', 'id')), 'Hello');\nCOMMIT;",
     f"START TRANSACTION;\n{USER};\nINSERT INTO user_profiles (bio, user_id) "
     "SELECT 'Hello', id FROM users WHERE email = 'ada@pgcourse.test';\nCOMMIT;",
+    f"DO $$\nDECLARE new_id bigint;\nBEGIN\n  {USER} RETURNING id INTO new_id;\n"
+    "  INSERT INTO user_profiles VALUES (new_id, 'Hello');\nEND $$;",
+    f"-- Ada and her profile\n{USER.replace('INSERT INTO', 'insert into').replace('VALUES', 'values')} ;\n"
+    "insert into user_profiles select u.id, 'Hello' from users u where u.email = 'ada@pgcourse.test' ;",
 ])
 def test_6_2_any_way_to_the_new_id_passes(ch, answer):
     passed(check(ch, "6.2", answer))
@@ -156,6 +160,8 @@ def test_6_4_changes_nothing_in_the_learners_jobs(ch):
     "where version = :seen_version and id = :item_id returning *;",
     "UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE (id, version) = (:item_id, :seen_version) "
     "AND stock::int >= 1 RETURNING version",
+    "-- sell one\nUPDATE stock_items s SET version = s.version + 1, stock = s.stock - 1\n"
+    "WHERE s.id = :item_id AND s.version = :seen_version AND s.stock > 0 ;",
 ])
 def test_6_5_version_checked_updates_pass(ch, answer):
     passed(check(ch, "6.5", answer))
@@ -167,6 +173,8 @@ def test_6_5_version_checked_updates_pass(ch, answer):
     ("UPDATE stock_items SET stock = stock - 2, version = version + 1 WHERE id = :item_id AND version = :seen_version",
      ["stock 4"]),
     ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE version = :seen_version", ["changed 2 rows"]),
+    ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE id = :item_id AND version >= :seen_version",
+     ["stale version"]),
     ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE id = :item_id AND version = 3",
      ["current version", "not a number"]),
 ])
