@@ -515,11 +515,13 @@ class Chapter:
     def sessions(self, *names: str | int):
         """Named live learner connections, each with its own transactions: ``ch.sessions("alice", "bob")``
         (or ``ch.sessions(2)`` for s1, s2). See :mod:`pgcourse.sessions`."""
-        from .sessions import Lab
+        from .sessions import Lab, close_earlier
 
         if len(names) == 1 and isinstance(names[0], int):
             names = tuple(f"s{i}" for i in range(1, names[0] + 1))
-        return Lab(self.connect, [str(n) for n in names] or ["alice", "bob"])
+        names = tuple(str(n) for n in names) or ("alice", "bob")
+        close_earlier(names)  # the same cell run again: its earlier sessions are closed and what they held is said
+        return Lab(self.connect, list(names))
 
     def server_log_file(self) -> Path | None:
         """The server's log when this kernel can read it (the course's own server, or the one a headless run was

@@ -568,6 +568,16 @@ def current_lab() -> Lab:
     return _current_lab
 
 
+def close_earlier(names: Sequence[str]) -> list[str]:
+    """Close the open labs that have a session of one of these names (a ``lab = ch.sessions(...)`` cell run again
+    would otherwise leave the earlier sessions, and their locks, open); say so, and return what was left open."""
+    notes: list[str] = []
+    for lab in [lab for lab in list(_open_labs) if not lab.closed and set(lab.sessions) & set(names)]:
+        print(f"an earlier lab with {', '.join(lab.sessions)} was still open: closing it")
+        notes += lab.close()
+    return notes
+
+
 def close_all(*, quiet: bool = False) -> list[str]:
     """Close every open lab of this process (chapter reset, kernel exit); return what was left open."""
     notes: list[str] = []

@@ -194,3 +194,18 @@ def test_the_server_log_entry_of_a_deadlock_names_the_sessions_and_hides_ids(ch,
         ]
         assert lab.server_log(tmp_path / "absent.log", "deadlock detected") is None
         assert lab.server_log(log, "no such words") == []
+
+
+def test_opening_sessions_of_the_same_names_again_closes_the_earlier_lab_and_says_what_was_open(ch, capsys):
+    first = ch.sessions("alice", "bob")
+    first.bob("BEGIN; UPDATE acc SET balance = 0 WHERE id = 1")
+    other = ch.sessions("carol")  # other names: left open
+    capsys.readouterr()
+    second = ch.sessions("alice", "bob")  # the cell run again
+    out = capsys.readouterr().out
+    assert "an earlier lab with alice, bob was still open: closing it" in out
+    assert "bob had an open transaction: rolled back" in out
+    assert first.closed and not other.closed
+    assert second.alice("UPDATE acc SET balance = 1 WHERE id = 1").outcome == "UPDATE 1"  # bob's lock went with it
+    second.close(quiet=True)
+    other.close(quiet=True)
