@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -371,6 +372,8 @@ def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[s
                PGCOURSE_PROJECT=str(pg.project_root()), PYDEVD_DISABLE_FILE_VALIDATION="1")
     if size:
         env["PGCOURSE_DATASET_SIZE"] = size
+    if server.log_file:  # the kernel gets the server as a URL: say where its log is (ch.server_log_file())
+        env["PGCOURSE_SERVER_LOG"] = str(server.log_file)
     return env
 
 
@@ -512,11 +515,19 @@ class Chapter:
     def sessions(self, *names: str | int):
         """Named live learner connections, each with its own transactions: ``ch.sessions("alice", "bob")``
         (or ``ch.sessions(2)`` for s1, s2). See :mod:`pgcourse.sessions`."""
-        from .sessions import Lab
+        from .sessions import Lab, close_earlier
 
         if len(names) == 1 and isinstance(names[0], int):
             names = tuple(f"s{i}" for i in range(1, names[0] + 1))
-        return Lab(self.connect, [str(n) for n in names] or ["alice", "bob"])
+        names = tuple(str(n) for n in names) or ("alice", "bob")
+        close_earlier(names)  # the same cell run again: its earlier sessions are closed and what they held is said
+        return Lab(self.connect, list(names))
+
+    def server_log_file(self) -> Path | None:
+        """The server's log when this kernel can read it (the course's own server, or the one a headless run was
+        given), else None: chapter 06 reads a deadlock there."""
+        log = (self.server.log_file if self.server else None) or os.environ.get("PGCOURSE_SERVER_LOG") or None
+        return Path(log) if log else None
 
     def scratch_connect(self) -> psycopg.Connection:
         """A new autocommit learner connection to the chapter's empty scratch database (chapters with ``scratch=True``)."""

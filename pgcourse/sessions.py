@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -393,6 +394,33 @@ class Lab:
         text = re.sub(r"\btransaction \d+\b", "transaction <xid>", text)
         return re.sub(r"\b([Pp]rocess) \d+\b", r"\1 <pid>", text)
 
+    def server_log(self, log_file: Path | None, words: str, *, tail_bytes: int = 1_000_000) -> list[str] | None:
+        """The last entry of the server's log holding ``words`` (its ERROR, DETAIL, CONTEXT, STATEMENT lines), with
+        this lab's pids named, ids and times masked; None when the log cannot be read from here (not our server)."""
+        import re
+
+        if log_file is None or not Path(log_file).is_file():
+            return None
+        with open(log_file, "rb") as f:
+            f.seek(max(0, Path(log_file).stat().st_size - tail_bytes))
+            lines = f.read().decode(errors="replace").splitlines()
+        starts = [i for i, line in enumerate(lines) if words in line]
+        if not starts:
+            return []
+        pid = re.search(r"\[(\d+)\]", lines[starts[-1]])
+        entry = [lines[starts[-1]]]
+        for line in lines[starts[-1] + 1:]:
+            if not (line.startswith("\t") or (pid and f"[{pid.group(1)}]" in line)):
+                break
+            entry.append(line)
+        stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \S+ ")
+        named = {str(s.pid): s.name for s in self.sessions.values()}
+        out = []
+        for line in entry:
+            line = re.sub(r"\[(\d+)\]", lambda m: f"[{named.get(m.group(1), 'pid')}]", stamp.sub("", line))
+            out.append(self._masked(line.replace("\t", "    ")))
+        return out
+
     # ---- looking at it ----
 
     def status(self):
@@ -538,6 +566,16 @@ def current_lab() -> Lab:
     if _current_lab is None or _current_lab.closed:
         raise RuntimeError("no lab is open: run lab = ch.sessions('alice', 'bob') first")
     return _current_lab
+
+
+def close_earlier(names: Sequence[str]) -> list[str]:
+    """Close the open labs that have a session of one of these names (a ``lab = ch.sessions(...)`` cell run again
+    would otherwise leave the earlier sessions, and their locks, open); say so, and return what was left open."""
+    notes: list[str] = []
+    for lab in [lab for lab in list(_open_labs) if not lab.closed and set(lab.sessions) & set(names)]:
+        print(f"an earlier lab with {', '.join(lab.sessions)} was still open: closing it")
+        notes += lab.close()
+    return notes
 
 
 def close_all(*, quiet: bool = False) -> list[str]:

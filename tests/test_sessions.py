@@ -172,3 +172,40 @@ def test_the_grader_ends_a_lab_left_in_a_transaction_before_it_checks(pg_server,
         left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcourse lab%' "
                             "AND usename LIKE 'grade\\_ch00\\_%'").fetchone()
     assert left == (0,)
+
+
+def test_the_server_log_entry_of_a_deadlock_names_the_sessions_and_hides_ids(ch, tmp_path):
+    with ch.sessions("alice", "bob") as lab:
+        a, b = lab.alice.pid, lab.bob.pid
+        log = tmp_path / "server.log"
+        log.write_text(
+            f"2026-11-29 22:00:00.000 UTC [{a}] learner@db ERROR:  deadlock detected\n"
+            f"2026-11-29 22:00:00.000 UTC [{a}] learner@db DETAIL:  Process {a} waits for ShareLock on transaction 812; "
+            f"blocked by process {b}.\n\tProcess {b} waits for ShareLock on transaction 811; blocked by process {a}.\n"
+            f"\tProcess {a}: UPDATE acc SET balance = 0 WHERE id = 2\n"
+            f"2026-11-29 22:00:00.000 UTC [{a}] learner@db STATEMENT:  UPDATE acc SET balance = 0 WHERE id = 2\n"
+            "2026-11-29 22:00:01.000 UTC [99] LOG:  checkpoint starting: time\n")
+        assert lab.server_log(log, "deadlock detected") == [
+            "[alice] learner@db ERROR:  deadlock detected",
+            "[alice] learner@db DETAIL:  Process alice waits for ShareLock on transaction <xid>; blocked by process bob.",
+            "    Process bob waits for ShareLock on transaction <xid>; blocked by process alice.",
+            "    Process alice: UPDATE acc SET balance = 0 WHERE id = 2",
+            "[alice] learner@db STATEMENT:  UPDATE acc SET balance = 0 WHERE id = 2",
+        ]
+        assert lab.server_log(tmp_path / "absent.log", "deadlock detected") is None
+        assert lab.server_log(log, "no such words") == []
+
+
+def test_opening_sessions_of_the_same_names_again_closes_the_earlier_lab_and_says_what_was_open(ch, capsys):
+    first = ch.sessions("alice", "bob")
+    first.bob("BEGIN; UPDATE acc SET balance = 0 WHERE id = 1")
+    other = ch.sessions("carol")  # other names: left open
+    capsys.readouterr()
+    second = ch.sessions("alice", "bob")  # the cell run again
+    out = capsys.readouterr().out
+    assert "an earlier lab with alice, bob was still open: closing it" in out
+    assert "bob had an open transaction: rolled back" in out
+    assert first.closed and not other.closed
+    assert second.alice("UPDATE acc SET balance = 1 WHERE id = 1").outcome == "UPDATE 1"  # bob's lock went with it
+    second.close(quiet=True)
+    other.close(quiet=True)

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from . import CheckContext, exercise
+from .context import transaction_control
 
 # ---- the notebook's set-up (it shows this text verbatim; a test checks) ----
 
@@ -91,6 +92,9 @@ CREATE TABLE jobs (
 );
 INSERT INTO jobs (payload) SELECT 'send invoice ' || g FROM generate_series(1, 20) g;"""
 
+#: 6.6: the nightly report's advisory lock key (the guide's).
+ADVISORY_KEY = 12345
+
 #: 6.7: the on-call rule "at least one doctor stays on call", checked by the application.
 DOCTORS_SETUP = """DROP TABLE IF EXISTS doctors;
 CREATE TABLE doctors (name text PRIMARY KEY, on_call boolean NOT NULL);
@@ -120,14 +124,11 @@ RETRY_WORKERS, RETRY_ROUNDS = 4, 10
 
 # ---- helpers ----
 
-_TX_CONTROL = re.compile(r"^\s*(begin|start\s+transaction|commit|end|rollback(?!\s+to\b)|abort)\b", re.I)
-
-
 def statements_without_transaction_control(text: str) -> list[str]:
     """The answer's statements minus BEGIN/COMMIT/ROLLBACK: the check runs them in its own transaction."""
     from ..sessions import split_statements
 
-    return [s for s in split_statements(text) if not _TX_CONTROL.match(s)]
+    return [s for s in split_statements(text) if transaction_control(s) is None]
 
 
 def with_binds(text: str, names: list[str]) -> str:
@@ -228,8 +229,8 @@ def lost_update(ctx: CheckContext) -> None:
 
 @exercise("6.4", "a job queue with FOR UPDATE SKIP LOCKED")
 def job_queue(ctx: CheckContext) -> None:
-    """Parts: one statement that claims the queued job with the smallest id, marks it 'running' and
-    returns its id (first column); a second worker running it while the first has not committed
+    """Parts: one statement that claims the queued job with the smallest id (tried where storage order is not
+    id order, so a claim without ORDER BY id fails), marks it 'running' and returns its id (first column); a second worker running it while the first has not committed
     gets another job at once (no waiting); a job claimed and committed is never claimed again; four
     workers claiming concurrently, many rounds, never take a job twice and leave none queued."""
     claim = _one_statement(ctx)
@@ -237,6 +238,8 @@ def job_queue(ctx: CheckContext) -> None:
         setup = ctx.connect_learner(search_path=schema)
         setup.execute("INSERT INTO jobs (payload) SELECT 'job ' || g FROM generate_series(1, 40) g")
         first_id = setup.execute("SELECT min(id) FROM jobs").fetchone()[0]
+        # the first 20 jobs' rows rewritten: a scan in storage order now meets job 21 first, so only ORDER BY finds the smallest
+        setup.execute("UPDATE jobs SET payload = payload WHERE id < %s", [first_id + 20])
         a = ctx.connect_learner(search_path=schema, lock_timeout_ms=1000)
         b = ctx.connect_learner(search_path=schema, lock_timeout_ms=1000)
         a.execute("BEGIN")
@@ -369,8 +372,9 @@ def run_quiet(conn: psycopg.Connection, update: str, version: int) -> int:
 @exercise("6.6", "an advisory lock that cannot be left held")
 def advisory_lock(ctx: CheckContext) -> None:
     """Parts: one statement returning one boolean: true when this session got the nightly report's
-    lock; a second session running it meanwhile gets false at once (no waiting); the lock is gone
-    when the first transaction ends (no unlock needed), so the second then gets it."""
+    lock; a second session running it meanwhile gets false at once (no waiting); the lock is the key
+    12345 (another runner asking for that key meanwhile is refused); the lock is gone when the first
+    transaction ends (no unlock needed), so the second then gets it."""
     take = _one_statement(ctx)
     a = ctx.connect_learner(lock_timeout_ms=1000)
     b = ctx.connect_learner(lock_timeout_ms=1000)
@@ -391,6 +395,12 @@ def advisory_lock(ctx: CheckContext) -> None:
     b.execute("BEGIN")
     ctx.expect(got(b, "a second session") is False, "a second session got the lock while the first held it",
                "both sessions must ask for the same key")
+    b.execute("ROLLBACK")
+    b.execute("BEGIN")
+    other = b.execute(f"SELECT pg_try_advisory_xact_lock({ADVISORY_KEY}::bigint)").fetchone()[0]
+    ctx.expect(other is False, f"while your statement held its lock, another runner got the nightly report's key "
+               f"{ADVISORY_KEY} (pg_try_advisory_xact_lock({ADVISORY_KEY})): your statement locks another key",
+               f"the task's key is the single bigint {ADVISORY_KEY}")
     a.execute("COMMIT")
     b.execute("ROLLBACK")
     b.execute("BEGIN")
@@ -419,7 +429,8 @@ def write_skew(ctx: CheckContext) -> None:
 @exercise("6.8", "retry serialization failures")
 def retry(ctx: CheckContext) -> None:
     """Parts (read from what the notebook's run of your function left): the forced serialization
-    failure was retried and applied once; a non-retryable error was raised after one attempt; with
+    failure (40001) was retried and applied once; a first attempt ended by a deadlock (40P01) was
+    retried and applied once; a non-retryable error was raised after one attempt; with
     four workers running concurrently every request was applied exactly once and the counter equals
     the number applied."""
     ctx.expect(ctx.table_exists("retry_trial"), "the retry tables are missing", "run the exercise's set-up cell")
@@ -433,6 +444,11 @@ def retry(ctx: CheckContext) -> None:
     ctx.expect(forced[1] == "applied" and forced[0] >= 2,
                f"the request that met a serialization failure ended '{forced[1]}' after {forced[0]} attempt(s)",
                "on SQLSTATE 40001 roll back and run the whole transaction again")
+    victim = trials.get("deadlock victim")
+    ctx.expect(victim is not None and victim[1] == "applied" and victim[0] >= 2,
+               f"the request whose first attempt was a deadlock's victim (40P01) ended "
+               f"'{victim[1] if victim else 'not tried'}' after {victim[0] if victim else 0} attempt(s)",
+               "a deadlock victim's transaction was rolled back whole: retry 40P01 (DeadlockDetected) like 40001")
     fatal = trials.get("not retryable")
     ctx.expect(fatal is not None and fatal[1].startswith("raised") and fatal[0] == 1,
                f"a CHECK violation (not retryable) ended '{fatal[1] if fatal else '-'}' after "

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import errors
 
 from . import CheckContext, exercise
-from .context import attempt, first_line, is_violation, rolled_back
+from .context import attempt, first_line, is_violation, rolled_back, transaction_control
 
 # ---- what the notebook shows verbatim (a test keeps them identical) --------------------------------
 
@@ -135,10 +135,15 @@ def rows_digest(conn: psycopg.Connection, table: str, columns: list[str]) -> tup
 
 
 def _statements(sql: str) -> list[str]:
-    """The statements of a script, as PostgreSQL's parser splits them (comments dropped)."""
+    """The statements of a script, as PostgreSQL's parser splits them (comments dropped); a script with a syntax
+    error is split by the scanner alone, so that running it reports the server's own error."""
     from pglast import split
+    from pglast.parser import ParseError
 
-    return [s for s in split(sql) if s.strip()]
+    try:
+        return [s for s in split(sql) if s.strip()]
+    except ParseError:
+        return [s for s in split(sql, with_parser=False) if s.strip()]
 
 
 def _relation_modes(conn: psycopg.Connection, table: str) -> set[str]:
@@ -281,10 +286,21 @@ def _has_minimum(conn: psycopg.Connection, oid: int) -> str | None:
     return None
 
 
+_CONCURRENTLY = re.compile(r"\b((?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+|REINDEX\s+(?:\(.*?\)\s*)?)INDEX)\s+CONCURRENTLY\b",
+                           re.I | re.S)
+
+
+def in_transaction(sql: str) -> str:
+    """A migration as it can run inside the check's rolled-back transaction: an index built or dropped
+    CONCURRENTLY (a non-transactional migration, the right way on a busy table) builds the same index plainly,
+    and the migration's own BEGIN/COMMIT are left out (a COMMIT would end the check's transaction)."""
+    return ";\n".join(_CONCURRENTLY.sub(r"\1", s) for s in _statements(sql) if transaction_control(s) is None)
+
+
 def _run_script(conn: psycopg.Connection, sql: str, what: str) -> None:
     try:
         with conn.transaction():
-            conn.execute(sql)
+            conn.execute(in_transaction(sql))
     except psycopg.Error as exc:
         CheckContext.fail(f"{what} failed: {first_line(exc)}",
                           "a migration must run on the state the other direction leaves: test it up -> down -> up")
@@ -469,7 +485,8 @@ def cap_not_valid(ctx: CheckContext) -> str:
     """Parts of the task: (1) orders refuses a total of 100,000 or more, and (2) accepts 99,999.99; (3) the
     constraint is validated in the end; (4) the statement that adds it leaves it NOT VALID (no scan under
     ACCESS EXCLUSIVE); (5) a later statement validates it, taking SHARE UPDATE EXCLUSIVE (writes go on).
-    (4) and (5) are measured by replaying the saved statements one by one in a rolled-back transaction."""
+    (4) and (5) are measured by replaying the saved statements one by one in a rolled-back transaction;
+    (6) the validation is not in the same transaction (BEGIN ... COMMIT) as the ADD CONSTRAINT."""
     script = ctx.answer().sql or ""
     original = {r[0] for r in ctx.sample_admin.execute(
         "SELECT conname FROM pg_constraint WHERE conrelid = 'public.orders'::regclass").fetchall()}
@@ -494,7 +511,12 @@ def cap_not_valid(ctx: CheckContext) -> str:
         conn.execute("SET LOCAL lock_timeout = '5s'")
         for name in names:
             conn.execute(psycopg.sql.SQL("ALTER TABLE orders DROP CONSTRAINT {}").format(psycopg.sql.Identifier(name)))
+        in_block = added_in_block = False  # the answer's own BEGIN ... COMMIT (not run: replayed in the check's transaction)
         for statement in _statements(script):
+            control = transaction_control(statement)
+            if control is not None:
+                in_block, added_in_block = control == "start", False
+                continue
             before = _relation_modes(conn, "public.orders")
             err = attempt(conn, statement)
             ctx.expect(err is None, f"replaying your statements, `{statement[:60]}` failed: {first_line(err) if err else ''}",
@@ -502,11 +524,14 @@ def cap_not_valid(ctx: CheckContext) -> str:
             state = dict(conn.execute("SELECT conname, convalidated FROM pg_constraint "
                                       "WHERE conrelid = 'public.orders'::regclass AND conname = ANY(%s)", [names]).fetchall())
             if state and added_not_valid is None:
-                added_not_valid = not any(state.values())
+                added_not_valid, added_in_block = not any(state.values()), in_block
                 ctx.expect(added_not_valid, f"`{statement[:70]}` adds the constraint already validated: the whole table "
                                             "is scanned while ACCESS EXCLUSIVE blocks every reader and writer",
                            "add it with NOT VALID, then VALIDATE CONSTRAINT in a statement of its own")
             elif state and validated_by is None and all(state.values()):
+                ctx.expect(not added_in_block, f"`{statement[:70]}` runs in the same transaction as the ADD CONSTRAINT: "
+                           "its ACCESS EXCLUSIVE lock is held through the whole validation",
+                           "COMMIT after ADD CONSTRAINT ... NOT VALID; VALIDATE CONSTRAINT in a transaction of its own")
                 validated_by = (statement, _relation_modes(conn, "public.orders") - before)
     ctx.expect(added_not_valid is not None, "replaying your saved statements does not add the constraint",
                "save the statements you ran, in order, in the %%answer 7.6 cell")

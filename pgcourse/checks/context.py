@@ -368,6 +368,16 @@ def act_as(conn: psycopg.Connection, role: str) -> None:
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
 
 
+_TX_START = re.compile(r"^\s*(begin|start\s+transaction)\b", re.I)
+_TX_END = re.compile(r"^\s*(commit|end|rollback(?!\s+(and\s+chain\s+)?to\b)(?!\s+to\b)|abort)\b", re.I)
+
+
+def transaction_control(statement: str) -> str | None:
+    """``"start"`` for BEGIN/START TRANSACTION, ``"end"`` for COMMIT/END/ROLLBACK/ABORT (not ROLLBACK TO), else None:
+    a check that replays an answer inside its own rolled-back transaction must not run these."""
+    return "start" if _TX_START.match(statement) else "end" if _TX_END.match(statement) else None
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error message (the server's primary message)."""
     return str(exc).strip().splitlines()[0]

@@ -70,6 +70,10 @@ USER = "INSERT INTO users (email, username, password_hash, full_name, country_co
     f"BEGIN;\n{USER};\nINSERT INTO user_profiles VALUES (currval(pg_get_serial_sequence('users', 'id')), 'Hello');\nCOMMIT;",
     f"START TRANSACTION;\n{USER};\nINSERT INTO user_profiles (bio, user_id) "
     "SELECT 'Hello', id FROM users WHERE email = 'ada@pgcourse.test';\nCOMMIT;",
+    f"DO $$\nDECLARE new_id bigint;\nBEGIN\n  {USER} RETURNING id INTO new_id;\n"
+    "  INSERT INTO user_profiles VALUES (new_id, 'Hello');\nEND $$;",
+    f"-- Ada and her profile\n{USER.replace('INSERT INTO', 'insert into').replace('VALUES', 'values')} ;\n"
+    "insert into user_profiles select u.id, 'Hello' from users u where u.email = 'ada@pgcourse.test' ;",
 ])
 def test_6_2_any_way_to_the_new_id_passes(ch, answer):
     passed(check(ch, "6.2", answer))
@@ -99,6 +103,8 @@ RIGHT_CLAIMS = [
     "UPDATE jobs j SET status = 'running' FROM next WHERE j.id = next.id RETURNING j.id, j.payload",
     "update jobs set status='running' where id in (select j.id from jobs j where j.status = 'queued' "
     "order by j.id limit 1 for no key update skip locked) returning id;",
+    "-- claim the next job\nUPDATE jobs SET status = 'running' FROM (SELECT id FROM jobs WHERE status = 'queued' "
+    "ORDER BY id ASC LIMIT 1 FOR UPDATE SKIP LOCKED) AS next_job WHERE jobs.id = next_job.id RETURNING jobs.id AS claimed ;",
 ]
 
 
@@ -119,10 +125,24 @@ def test_6_4_claims_that_skip_locked_rows_pass(ch, answer):
     ("UPDATE jobs SET status = 'running' WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id DESC "
      "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id", ["smallest id"]),
     ("UPDATE jobs SET status = 'running' WHERE status = 'queued' RETURNING id", ["returned 40 rows"]),
+    # no ORDER BY: the first row in storage order, which is not the smallest id once rows were updated
+    ("UPDATE jobs SET status = 'running' WHERE id = (SELECT id FROM jobs WHERE status = 'queued' "
+     "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id", ["smallest id", "order by id"]),
     ("SELECT 1; SELECT 2", ["one statement"]),
 ])
 def test_6_4_claims_wrong_with_two_workers_fail(ch, answer, words):
     failed(check(ch, "6.4", answer), *words)
+
+
+NAIVE_CLAIM = ("UPDATE jobs SET status = 'running' WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id "
+               "LIMIT 1) RETURNING id")
+
+
+def test_6_4_a_claim_correct_when_run_alone_fails_the_concurrent_check(ch):
+    alone = [ch.query(NAIVE_CLAIM)[0][0] for _ in range(5)]  # one worker after the other: each job once, in order
+    assert alone == sorted(set(alone)) and len(alone) == 5
+    ch.query(c06.JOBS_SETUP)
+    failed(check(ch, "6.4", NAIVE_CLAIM), "second worker", "waited", "skip locked")
 
 
 def test_6_4_changes_nothing_in_the_learners_jobs(ch):
@@ -140,6 +160,8 @@ def test_6_4_changes_nothing_in_the_learners_jobs(ch):
     "where version = :seen_version and id = :item_id returning *;",
     "UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE (id, version) = (:item_id, :seen_version) "
     "AND stock::int >= 1 RETURNING version",
+    "-- sell one\nUPDATE stock_items s SET version = s.version + 1, stock = s.stock - 1\n"
+    "WHERE s.id = :item_id AND s.version = :seen_version AND s.stock > 0 ;",
 ])
 def test_6_5_version_checked_updates_pass(ch, answer):
     passed(check(ch, "6.5", answer))
@@ -151,6 +173,8 @@ def test_6_5_version_checked_updates_pass(ch, answer):
     ("UPDATE stock_items SET stock = stock - 2, version = version + 1 WHERE id = :item_id AND version = :seen_version",
      ["stock 4"]),
     ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE version = :seen_version", ["changed 2 rows"]),
+    ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE id = :item_id AND version >= :seen_version",
+     ["stale version"]),
     ("UPDATE stock_items SET stock = stock - 1, version = version + 1 WHERE id = :item_id AND version = 3",
      ["current version", "not a number"]),
 ])
@@ -161,8 +185,9 @@ def test_6_5_updates_that_lose_a_concurrent_sale_fail(ch, answer, words):
 # ---- 6.6 advisory lock ----
 
 @pytest.mark.parametrize("answer", ["SELECT pg_try_advisory_xact_lock(12345)",
-                                    "select pg_try_advisory_xact_lock(1, 2345) as got_it;",
-                                    "SELECT pg_try_advisory_xact_lock(hashtext('nightly report'))"])
+                                    "select pg_try_advisory_xact_lock(12345::bigint) as got_it;",
+                                    "-- the nightly report\nSELECT pg_try_advisory_xact_lock(12345) AS locked ;",
+                                    "BEGIN; SELECT pg_try_advisory_xact_lock(12300 + 45); COMMIT;"])
 def test_6_6_transaction_level_try_locks_pass(ch, answer):
     passed(check(ch, "6.6", answer))
 
@@ -172,6 +197,10 @@ def test_6_6_transaction_level_try_locks_pass(ch, answer):
     ("SELECT true FROM pg_advisory_xact_lock(12345)", ["waited"]),
     ("SELECT pg_try_advisory_xact_lock((random() * 1000000)::int)", ["second session got the lock"]),
     ("SELECT 12345", ["one boolean"]),
+    # another key than the task's 12345: runners of the two programs would not exclude each other
+    ("SELECT pg_try_advisory_xact_lock(hashtext('nightly report'))", ["another key", "12345"]),
+    ("select pg_try_advisory_xact_lock(1, 2345) as got_it;", ["another key"]),
+    ("SELECT pg_try_advisory_xact_lock(12346)", ["another key"]),
 ])
 def test_6_6_locks_that_wait_or_stay_held_fail(ch, answer, words):
     failed(check(ch, "6.6", answer), *words)
@@ -229,8 +258,45 @@ def _retry_without_serializable(conn, work, attempts=10):
             pass
 
 
+def _manual_begin(conn, work, attempts=10):
+    """Another right shape: BEGIN/COMMIT sent by hand, the SQLSTATE compared."""
+    for attempt in range(attempts):
+        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        try:
+            result = work(conn)
+            conn.execute("COMMIT")
+            return result
+        except psycopg.Error as exc:
+            conn.execute("ROLLBACK")
+            if exc.sqlstate not in ("40001", "40P01") or attempt == attempts - 1:
+                raise
+
+
+def test_6_8_a_retry_written_with_begin_and_sqlstates_passes(ch):
+    _harness(ch, _manual_begin)
+    passed(check(ch, "6.8"))
+
+
+def _retry_only_40001(conn, work, attempts=10):
+    for attempt in range(attempts):
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                return work(conn)
+        except psycopg.errors.SerializationFailure:
+            if attempt == attempts - 1:
+                raise
+
+
+def test_6_8_a_function_without_retries_is_right_alone(ch):
+    with ch.connect(autocommit=True) as conn:
+        _no_retry(conn, lambda c: c.execute("UPDATE counters SET n = n + 1 WHERE name = 'visits'"))
+    assert ch.query("SELECT n FROM counters") == [(1,)]
+
+
 @pytest.mark.parametrize("function, words", [
-    (_no_retry, ["serialization failure ended 'raised 40001' after 1"]),  # right when run alone
+    (_no_retry, ["serialization failure ended 'raised 40001' after 1"]),  # right when run alone (test above)
+    (_retry_only_40001, ["deadlock", "ended 'raised 40P01' after 1", "retry 40P01"]),
     (_retry_everything, ["not retryable", "after 50 attempts"]),
     (_retry_without_serializable, ["went unnoticed", "serializable"]),
     (lambda conn, work, attempts=10: None, ["ended 'not applied' after 0"]),

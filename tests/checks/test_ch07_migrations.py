@@ -108,6 +108,32 @@ ALTER TABLE coupons DROP COLUMN IF EXISTS min_order_amount;"""
     passed(check(ch, "7.1"))
 
 
+def test_7_1_a_non_transactional_pair_with_concurrently_passes(ch, tmp_path):
+    """The busy-table way (section 6): yoyo runs it outside a transaction; the check replays it inside one."""
+    up = """-- transactional: false
+ALTER TABLE coupons ADD COLUMN IF NOT EXISTS min_order_amount numeric(10,2) NOT NULL DEFAULT 0 CHECK (min_order_amount >= 0);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS coupons_expiry_idx ON coupons (expires_at);"""
+    down = """-- transactional: false
+DROP INDEX CONCURRENTLY IF EXISTS coupons_expiry_idx;
+ALTER TABLE coupons DROP COLUMN IF EXISTS min_order_amount;"""
+    pair(ch, tmp_path, up, down)
+    passed(check(ch, "7.1"))
+
+
+def test_7_1_a_pair_with_its_own_begin_and_commit_passes_and_commits_nothing(ch, tmp_path):
+    pair(ch, tmp_path, f"BEGIN;\n{UP}\nCOMMIT;", f"START TRANSACTION;\n{DOWN}\nCOMMIT;")
+    before = ch.query("SELECT count(*) FROM pg_indexes WHERE tablename = 'coupons'")
+    passed(check(ch, "7.1"))
+    assert ch.query("SELECT count(*) FROM pg_indexes WHERE tablename = 'coupons'") == before
+    assert ch.query("SELECT count(*) FROM coupons WHERE min_order_amount <> 0") == [(0,)]
+
+
+def test_7_1_a_down_with_a_syntax_error_fails_with_the_servers_error(ch, tmp_path):
+    pair(ch, tmp_path, UP, DOWN, apply=True)
+    save_answer(ch, "7.1", value={"up": UP, "down": "DROP INDEX coupons_expires_at_idx;\nALTER TABLE coupons DROP COLUM min_order_amount;"})
+    failed(check(ch, "7.1"), "your down migration failed", "syntax error")
+
+
 def test_7_1_unsolved_fails(ch, tmp_path):
     chapter_migrations(ch, tmp_path / "migrations")
     failed(check(ch, "7.1"), "no answer saved")
@@ -288,6 +314,17 @@ ALTER TABLE public.orders ADD CONSTRAINT cap CHECK (total_amount <= 99999.99) NO
 -- the long part, writers go on
 ALTER TABLE public.orders VALIDATE CONSTRAINT cap;""")
     passed(check(ch, "7.6"))
+
+
+def test_7_6_each_step_in_a_transaction_of_its_own_passes(ch):
+    answer_7_6(ch, "BEGIN;\nALTER TABLE orders ADD CONSTRAINT orders_total_amount_cap CHECK (total_amount < 100000) "
+                   "NOT VALID;\nCOMMIT;\nBEGIN;\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_amount_cap;\nCOMMIT;")
+    passed(check(ch, "7.6"))
+
+
+def test_7_6_both_steps_in_one_transaction_fail(ch):
+    answer_7_6(ch, f"BEGIN;\n{CAP};\nCOMMIT;")
+    failed(check(ch, "7.6"), "same transaction", "access exclusive")
 
 
 def test_7_6_unsolved_fails(ch):
