@@ -13,7 +13,7 @@ from typing import Any
 
 from ..plans import Plan, PlanNode
 from . import CheckContext, exercise
-from .context import compare_rows, describe_difference
+from .context import compare_rows
 
 # ---- the queries and set-up cells of the notebook (it shows this text verbatim; a test checks) ----
 
@@ -195,23 +195,21 @@ def searches_by(plan: Plan, indexes: dict[str, dict], column: str) -> list[PlanN
 MIDNIGHT_PROBES = ("2025-11-28 00:00:00+00", "2025-11-29 00:00:00+00")
 
 
+def _orders_at_midnight(conn) -> None:
+    """Orders placed on the stroke of midnight at both ends of 2025-11-28."""
+    for i, at in enumerate(MIDNIGHT_PROBES):
+        conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
+                        SELECT min(id), %s, 'pending', 1, %s, %s FROM users""", [f"CHECK-8.3-{i}", at, at])
+
+
 def _same_rows_at_midnight(ctx: CheckContext, answer: str) -> None:
     """Compare the answer with the reference after adding orders at midnight at both ends of the day (rolled back):
     ``BETWEEN '2025-11-28' AND '2025-11-29'`` passes on data without such an order, and is still wrong."""
-    conn = ctx.learner
-    with conn.transaction(force_rollback=True):
-        for i, at in enumerate(MIDNIGHT_PROBES):
-            conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
-                            SELECT min(id), %s, 'pending', 1, %s, %s FROM users""", [f"CHECK-8.3-{i}", at, at])
-        cur = conn.execute(answer)
-        got = cur.fetchall()
-        columns = [c.name for c in cur.description]
-        expected = conn.execute(SARGABLE_REFERENCE).fetchall()
-    difference = describe_difference(got, expected, columns=columns)
-    ctx.expect(difference is None, f"with an order placed at exactly {MIDNIGHT_PROBES[0][:19]} and one at "
-                                   f"{MIDNIGHT_PROBES[1][:19]}, your query {difference}",
-               "a day is [midnight, next midnight): created_at >= '2025-11-28' AND created_at < '2025-11-29' "
-               "(BETWEEN includes the next day's midnight)")
+    ctx.same_rows_after(_orders_at_midnight, answer, SARGABLE_REFERENCE,
+                        what=f"with an order placed at exactly {MIDNIGHT_PROBES[0][:19]} and one at "
+                             f"{MIDNIGHT_PROBES[1][:19]}, your query",
+                        hint="a day is [midnight, next midnight): created_at >= '2025-11-28' AND created_at < '2025-11-29' "
+                             "(BETWEEN includes the next day's midnight)")
 
 
 @exercise("8.3", "Rewrite a day's filter so an index can find it")
@@ -259,14 +257,32 @@ def predict_joins(ctx: CheckContext) -> str:
 
 
 # ---- 8.5 keyset pagination -------------------------------------------------------------------------
+KEYSET_CURSOR_AT = "2025-06-30 12:00:00+00"
+
+
+def _orders_at_the_cursor(conn) -> None:
+    """Make the cursor a real row (order 500000 at the cursor's time) and give it a tie with a larger id:
+    the page must skip the first (>= does not) and start with the second (created_at > ... skips it)."""
+    conn.execute("UPDATE orders SET created_at = %s, updated_at = greatest(updated_at, %s) WHERE id = 500000",
+                 [KEYSET_CURSOR_AT, KEYSET_CURSOR_AT])
+    conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
+                    SELECT min(id), 'CHECK-8.5', 'pending', 1, %s, %s FROM users""", [KEYSET_CURSOR_AT, KEYSET_CURSOR_AT])
+
+
 @exercise("8.5", "The next page by keyset")
 def keyset_page(ctx: CheckContext) -> str:
     """Parts of the task: (1) the 20 orders after the cursor, in (created_at, id) order, columns id, created_at,
-    total_amount, on this dataset and another; (2) read through an index in order (no Sort of the orders, no
+    total_amount, on this dataset and another, and after the cursor's row and a tie with it are added (rolled
+    back): strictly after (created_at, id), not after created_at alone; (2) read through an index in order (no Sort of the orders, no
     sequential scan) and (3) at most 100 pages read, however deep the cursor."""
     answer = ctx.answer().sql
     ctx.same_rows(answer, KEYSET_REFERENCE, ordered=True)
     ctx.same_rows_on_sample(answer, KEYSET_REFERENCE, ordered=True)
+    ctx.same_rows_after(_orders_at_the_cursor, answer, KEYSET_REFERENCE, ordered=True,
+                        what="when order 500000 is the one created at 2025-06-30 12:00:00+00 and another order "
+                             "has the same created_at and a larger id, your query",
+                        hint="the next page starts right after the cursor's row, ties on created_at broken by id: "
+                             "WHERE (created_at, id) > ('2025-06-30 12:00:00+00', 500000), strictly greater")
     plan = ctx.explain(answer, analyze=True, buffers=True)
     ctx.expect("orders" not in plan.seq_scanned(), "your query reads all of orders (a sequential scan) to find 20 rows",
                f"keep an index on (created_at, id) ({KEYSET_INDEX}) and compare the row with the cursor: "
@@ -306,11 +322,30 @@ def status_counts(ctx: CheckContext) -> str:
 
 
 # ---- 8.7 N+1 in one statement -----------------------------------------------------------------------
+def _first_order_placed_last(conn) -> None:
+    """In the dataset ids follow created_at; move the first order (by id) of a user of the page with several to
+    the end of their history, so that ORDER BY id and ORDER BY created_at differ."""
+    conn.execute("""UPDATE orders SET created_at = '2025-12-31 23:59:00+00', updated_at = '2025-12-31 23:59:00+00'
+                    WHERE id = (SELECT min(o.id) FROM orders o
+                                WHERE o.user_id = (SELECT user_id FROM orders
+                                                   WHERE user_id IN (SELECT id FROM users ORDER BY id LIMIT 20)
+                                                   GROUP BY user_id HAVING count(*) > 1 ORDER BY user_id LIMIT 1))""")
+
+
+def _a_user_with_id_0(conn) -> None:
+    """A user whose id comes before the dataset's first (ids are not always 1, 2, 3...)."""
+    conn.execute("""INSERT INTO users (id, email, username, password_hash, full_name, country_code)
+                    OVERRIDING SYSTEM VALUE
+                    VALUES (0, 'check.zero@example.com', 'check_zero', 'x', 'Check Zero', 'GB')""")
+
+
 @exercise("8.7", "Replace the N+1 loop with one query")
 def one_query(ctx: CheckContext) -> str:
     """Parts of the task: (1) one statement returns the page (the first 20 users by id: id, username, orders);
     (2) ``orders`` is a JSON array of {id, total_amount, created_at} ordered by created_at then id; (3) a user
-    without orders gets ``[]``, not ``[{"id": null, ...}]``; (4) rows in user id order; on this dataset and another."""
+    without orders gets ``[]``, not ``[{"id": null, ...}]``; (4) rows in user id order; on this dataset and another,
+    and again (rolled back) after a user's first order by id is moved last in time (the array's order is by
+    created_at, not id) and after a user with id 0 is added (the first 20 by id, not ids 1 to 20)."""
     answer = ctx.answer().sql
     columns, got = ctx.run_answer(answer)
     expected = ctx.admin.execute(N_PLUS_ONE_REFERENCE).fetchall()
@@ -322,6 +357,13 @@ def one_query(ctx: CheckContext) -> str:
                    "json_agg(...) FILTER (WHERE o.id IS NOT NULL), and coalesce(..., '[]')")
     compare_rows(got, expected, ordered=True, columns=columns)
     ctx.same_rows_on_sample(answer, N_PLUS_ONE_REFERENCE, ordered=True)
+    ctx.same_rows_after(_first_order_placed_last, answer, N_PLUS_ONE_REFERENCE, ordered=True,
+                        what="when a user's order with the smallest id is the one placed last, your query",
+                        hint="order each user's array by created_at, then id: json_agg(... ORDER BY o.created_at, o.id)")
+    ctx.same_rows_after(_a_user_with_id_0, answer, N_PLUS_ONE_REFERENCE, ordered=True,
+                        what="with a user of id 0 added, your query",
+                        hint="the first 20 users by id: ORDER BY id LIMIT 20 (ids need not start at 1 nor be "
+                             "consecutive), not a range of ids")
     orders = sum(len(row[2]) for row in expected)
     return f"20 users and their {orders} orders in one statement (1 round trip instead of 21)"
 

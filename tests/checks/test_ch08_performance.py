@@ -236,6 +236,23 @@ def test_8_5_or_spelled_out_reads_too_many_pages(small):
                "OR (created_at = '2025-06-30 12:00:00+00' AND id > 500000) ORDER BY created_at, id LIMIT 20")
 
 
+@pytest.mark.parametrize("answer", [
+    "SELECT id, created_at, total_amount FROM orders WHERE created_at > '2025-06-30 12:00:00+00' "
+    "ORDER BY created_at, id LIMIT 20",
+    "SELECT id, created_at, total_amount FROM orders WHERE (created_at, id) >= ('2025-06-30 12:00:00+00', 500000) "
+    "ORDER BY created_at, id LIMIT 20",
+])
+def test_8_5_a_cursor_on_created_at_alone_or_including_the_last_row_fails(small, answer):
+    _sql(small, C.KEYSET_INDEX)
+    fails(small, "8.5", "another order has the same created_at", "strictly greater", sql=answer)
+
+
+def test_8_5_a_range_on_created_at_then_the_tie_passes(small):
+    _sql(small, C.KEYSET_INDEX)
+    passes(small, "8.5", sql="SELECT id, created_at, total_amount FROM orders WHERE created_at >= '2025-06-30 12:00:00+00' "
+                             "AND (created_at > '2025-06-30 12:00:00+00' OR id > 500000) ORDER BY created_at, id LIMIT 20")
+
+
 def test_8_5_without_the_index_fails(ch):
     fails(ch, "8.5", "sequential scan", C.KEYSET_INDEX, sql=C.KEYSET_REFERENCE)
 
@@ -309,6 +326,17 @@ def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
 
 def test_8_7_orders_in_another_order_fail(ch):
     fails(ch, "8.7", "expected", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC"))
+
+
+def test_8_7_arrays_ordered_by_id_fail_although_ids_follow_created_at_in_the_dataset(ch):
+    fails(ch, "8.7", "smallest id is the one placed last", "ORDER BY o.created_at, o.id",
+          sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id"))
+
+
+def test_8_7_a_range_of_ids_instead_of_the_first_20_fails(ch):
+    fails(ch, "8.7", "a user of id 0", "ORDER BY id LIMIT 20",
+          sql=C.N_PLUS_ONE_REFERENCE.replace("(SELECT id, username FROM users ORDER BY id LIMIT 20) u",
+                                             "(SELECT id, username FROM users WHERE id <= 20) u"))
 
 
 def test_8_7_users_in_another_order_fail(ch):
