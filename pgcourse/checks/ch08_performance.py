@@ -517,10 +517,11 @@ def _canonical_page(rows: Any) -> list[tuple]:
                     raise _PageProblem(f"gives user {uid} the order {order!r}: each order has id, total_amount and "
                                        "created_at")
                 order = [order["id"], order["total_amount"], order["created_at"]]
-            if not isinstance(order, list) or len(order) != 3:
-                raise _PageProblem(f"gives user {uid} the order {order!r}: each order has id, total_amount and created_at")
-            if order[0] is None:
+            elif isinstance(order, list) and order and order[0] is None:
                 raise _PageProblem(f"gives user {uid} an order whose id is null ({order!r})")
+            else:
+                raise _PageProblem(f"gives user {uid} the order {order!r}: each order is an object (a dict) "
+                                   "with id, total_amount and created_at")
             canonical.append((order[0], _canonical_total(order[1]), _canonical_time(order[2])))
         page.append((uid, name, tuple(canonical)))
     return page
@@ -595,7 +596,8 @@ def one_statement(ctx: CheckContext) -> str:
                      "a LEFT JOIN gives a user without orders one row of NULLs, which json_agg turns into an object: "
                      "json_agg(...) FILTER (WHERE o.id IS NOT NULL), and coalesce(..., '[]')" if "id is null" in str(problem)
                      else "an aggregate over no rows is NULL: coalesce(json_agg(...), '[]')" if "null" in str(problem)
-                     else "return a list of (id, username, orders) rows, orders a list of {id, total_amount, created_at}")
+                     else "return a list of (id, username, orders) rows, orders a list of {id, total_amount, created_at} "
+                          "objects: json_build_object in SQL, or dicts built in Python")
         compare_rows([r[:2] for r in got], [r[:2] for r in expected], ordered=True, what=what,
                      columns=["id", "username"], hint=scenario_hint if change is not None or n != 20 else None)
         for (uid, _, mine), (_, _, theirs) in zip(got, expected):

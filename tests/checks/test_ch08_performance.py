@@ -329,14 +329,15 @@ def subquery_per_user(conn, n):
        FROM users u ORDER BY u.id LIMIT %s""", [n]).fetchall()
 
 
-def join_grouped_in_python(conn, n):
-    """The notebook's page_join: one join, grouped in Python, Decimals and datetimes, a dict of tuples."""
+def join_grouped_in_python(conn, n, order=lambda oid, total, created: dict(zip(ORDER_KEYS, (oid, total, created)))):
+    """The notebook's page_join, orders made dicts: one join grouped in Python (Decimals, datetimes), a dict
+    {id: (username, orders)}."""
     page = {}
     for uid, name, oid, total, created in conn.execute(
             "SELECT u.id, u.username, o.id, o.total_amount, o.created_at "
             "FROM (SELECT id, username FROM users ORDER BY id LIMIT %s) u "
             "LEFT JOIN orders o ON o.user_id = u.id ORDER BY u.id, o.created_at, o.id", [n]):
-        page.setdefault(uid, (name, []))[1].extend([] if oid is None else [(oid, total, created)])
+        page.setdefault(uid, (name, []))[1].extend([] if oid is None else [order(oid, total, created)])
     return page
 
 
@@ -413,6 +414,11 @@ def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
 def test_8_7_null_instead_of_an_empty_array_fails(ch):
     _answer_8_7(ch, _rewritten(("coalesce(json_agg", "json_agg"), (", '[]') AS orders", " AS orders")))
     fails(ch, "8.7", "null", "coalesce")
+
+
+def test_8_7_orders_as_tuples_without_their_names_fail(ch):
+    _answer_8_7(ch, lambda conn, n: join_grouped_in_python(conn, n, order=lambda *values: values))
+    fails(ch, "8.7", "each order is an object", "id, total_amount and created_at")
 
 
 def test_8_7_a_page_size_typed_in_fails_on_the_page_of_5(ch):
