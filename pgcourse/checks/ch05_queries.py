@@ -17,10 +17,13 @@ The parts of each task statement, and how the check tests each one:
 5.2 id of every user with no event on 2025-12-01 (UTC); any order.
     - the anti-join, anonymous events (NULL user_id) not hiding every user: compared with a
       reference (a message of its own for the empty result NOT IN gives)
+    - the day's bounds, [2025-12-01 00:00, 2025-12-02 00:00): again after events at both midnights
+      are added (rolled back), which BETWEEN or > get wrong
 5.3 The three largest orders of each user with id up to 100: user_id, order id, total_amount;
     equal totals: smaller order id first; users without orders absent; any order.
     - compared with a reference; the tie-break: again after the orders of those users get equal
       totals (rolled back)
+    - "up to 100" includes 100: again after user 100 gets orders (rolled back)
 5.4 Per country_code: users, live users (deleted_at IS NULL), live verified users; any order.
     - the three counts per country: compared with a reference
 5.5 Revenue of completed orders per year and quarter, with a subtotal per year (quarter NULL)
@@ -64,6 +67,8 @@ The parts of each task statement, and how the check tests each one:
 5.15 For every day of December 2025 (UTC): the number of orders above 1,000; days without any
     with 0; ordered by day.
     - every day present (31 rows), the counts, the order; the day as date or timestamp
+    - "above 1,000" and the day's bounds: again after an order of exactly 1,000.00 and a big one at
+      midnight are added (rolled back)
 """
 
 from __future__ import annotations
@@ -216,19 +221,6 @@ def _expect_columns(ctx: CheckContext, sql: str, n: int, names: str) -> list[tup
     return rows
 
 
-def _same_after(ctx: CheckContext, change, answer_sql: str, reference_sql: str, *, ordered: bool = False,
-                what: str, hint: str) -> None:
-    """Run ``change(conn)`` as the learner, then the answer and the reference; compare; roll everything back."""
-    conn = ctx.learner
-    with conn.transaction(force_rollback=True):
-        change(conn)
-        cur = conn.execute(answer_sql)
-        got = cur.fetchall() if cur.description else []
-        columns = [c.name for c in cur.description or []]
-        expected = conn.execute(reference_sql).fetchall()
-    compare_rows(got, expected, ordered=ordered, what=what, columns=columns, hint=hint)
-
-
 # ---- 5.1 NULL in a filter ---------------------------------------------------------------------------
 @exercise("5.1", "Products whose description does not mention the dishwasher")
 def no_dishwasher(ctx: CheckContext) -> str:
@@ -245,6 +237,14 @@ def no_dishwasher(ctx: CheckContext) -> str:
 
 
 # ---- 5.2 anti-join --------------------------------------------------------------------------------
+def _events_at_midnight(conn: psycopg.Connection) -> None:
+    """Give two users without an event on 2025-12-01 one event each, at the day's two midnights."""
+    first, second = [r[0] for r in conn.execute(NO_EVENT_USERS + " ORDER BY u.id LIMIT 2").fetchall()]
+    conn.execute("""INSERT INTO events (user_id, event_type, occurred_at)
+                    VALUES (%s, 'login', '2025-12-01 00:00:00+00'), (%s, 'login', '2025-12-02 00:00:00+00')""",
+                 [first, second])
+
+
 @exercise("5.2", "Users with no event on 2025-12-01")
 def no_event_users(ctx: CheckContext) -> str:
     sql = ctx.answer().sql
@@ -257,19 +257,33 @@ def no_event_users(ctx: CheckContext) -> str:
                      "x NOT IN (a list holding a NULL) is never true, and anonymous events have user_id NULL: "
                      "write NOT EXISTS (SELECT FROM events e WHERE e.user_id = u.id AND ...)")
         raise
+    ctx.same_rows_after(_events_at_midnight, sql, NO_EVENT_USERS,
+                        what="with one user's event at exactly 2025-12-01 00:00 and another's at exactly "
+                             "2025-12-02 00:00, your query",
+                        hint="the day is [2025-12-01 00:00, 2025-12-02 00:00): occurred_at >= '2025-12-01' AND "
+                             "occurred_at < '2025-12-02' (BETWEEN includes the next midnight, > misses the first)")
     return f"{len(expected)} users, anonymous events notwithstanding"
 
 
 # ---- 5.3 LATERAL top-N per group ---------------------------------------------------------------------
+def _orders_of_user_100(conn: psycopg.Connection) -> None:
+    """Give user 100 (the last one the task includes) two orders, whether or not the data has any."""
+    conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
+                    SELECT 100, 'CHECK-5.3-' || g, 'completed', 500 + g, '2025-06-01', '2025-06-01'
+                    FROM generate_series(1, 2) AS g WHERE EXISTS (SELECT FROM users WHERE id = 100)""")
+
+
 @exercise("5.3", "The three largest orders of each user")
 def top3_orders(ctx: CheckContext) -> str:
     sql = ctx.answer().sql
     hint = ("per user: ORDER BY total_amount DESC, id LIMIT 3 inside a LATERAL subquery (or row_number() <= 3); "
             "users without orders do not appear")
     expected = ctx.same_result(sql, TOP3_ORDERS, hint=hint)
-    _same_after(ctx, lambda conn: conn.execute("UPDATE orders SET total_amount = 100 WHERE user_id <= 100"),
+    ctx.same_rows_after(lambda conn: conn.execute("UPDATE orders SET total_amount = 100 WHERE user_id <= 100"),
                 sql, TOP3_ORDERS, what="when every order of these users totals 100.00, your query",
                 hint="equal totals: the smaller order id first (ORDER BY total_amount DESC, id)")
+    ctx.same_rows_after(_orders_of_user_100, sql, TOP3_ORDERS, what="when user 100 has orders, your query",
+                        hint="every user with id up to 100, user 100 included: u.id <= 100")
     return f"{len(expected)} orders, ties broken by the smaller id"
 
 
@@ -311,7 +325,7 @@ def best_sellers(ctx: CheckContext) -> str:
     sql = ctx.answer().sql
     hint = "units = sum(quantity) of completed December orders; rank() OVER (ORDER BY units DESC), then keep rank <= 10"
     expected = ctx.same_result(sql, BEST_SELLERS, hint=hint)
-    _same_after(ctx, _make_ties, sql, BEST_SELLERS,
+    ctx.same_rows_after(_make_ties, sql, BEST_SELLERS,
                 what="when two products tie at rank 4 and two at rank 10, your query",
                 hint="equal units share a rank and the next rank is skipped (1, 2, 2, 4): rank(), not row_number() "
                      "or dense_rank(); filter on the rank (in an outer query), not with LIMIT 10")
@@ -344,7 +358,7 @@ def priciest_per_category(ctx: CheckContext) -> str:
     sql = ctx.answer().sql
     expected = ctx.same_result(sql, PRICIEST_PER_CATEGORY,
                                hint="DISTINCT ON (category_id) ... ORDER BY category_id, price DESC, id; published only")
-    _same_after(ctx, lambda conn: conn.execute(TIE_PRICES), sql, PRICIEST_PER_CATEGORY,
+    ctx.same_rows_after(lambda conn: conn.execute(TIE_PRICES), sql, PRICIEST_PER_CATEGORY,
                 what="when two published products share the top price of their category, your query",
                 hint="equal prices: the smaller id wins (ORDER BY category_id, price DESC, id)")
     return f"{len(expected)} categories, one product each, ties to the smaller id"
@@ -357,7 +371,7 @@ def products_per_root(ctx: CheckContext) -> str:
     expected = ctx.same_result(sql, PRODUCTS_PER_ROOT,
                                hint="WITH RECURSIVE: start from the roots (parent_id IS NULL) carrying the root's id, "
                                     "join the children of each level; then count the products of every category reached")
-    _same_after(ctx, lambda conn: conn.execute(EMPTY_ROOT), sql, PRODUCTS_PER_ROOT,
+    ctx.same_rows_after(lambda conn: conn.execute(EMPTY_ROOT), sql, PRODUCTS_PER_ROOT,
                 what="with a new root category that has no products yet, your query",
                 hint="every root category is listed, one without products with 0: LEFT JOIN products, count(p.id)")
     return f"{len(expected)} root categories, {sum(n for _, n in expected)} products in all"
@@ -482,6 +496,15 @@ def tokyo_january(ctx: CheckContext) -> str:
 
 
 # ---- 5.15 gap-free report ----------------------------------------------------------------------------------
+def _big_orders_at_the_edges(conn: psycopg.Connection) -> None:
+    """An order of exactly 1,000.00 (not above) and a big one at the stroke of a midnight (the later day's)."""
+    conn.execute("""INSERT INTO orders (user_id, order_number, status, total_amount, created_at, updated_at)
+                    SELECT min(id), v.n, 'completed', v.amount, v.at, v.at FROM users,
+                           (VALUES ('CHECK-5.15-1', 1000.00, timestamptz '2025-12-10 12:00:00+00'),
+                                   ('CHECK-5.15-2', 1500.00, timestamptz '2025-12-11 00:00:00+00')) AS v (n, amount, at)
+                    GROUP BY v.n, v.amount, v.at""")
+
+
 @exercise("5.15", "Big orders per day of December, every day listed")
 def big_orders_per_day(ctx: CheckContext) -> str:
     sql = ctx.answer().sql
@@ -489,5 +512,10 @@ def big_orders_per_day(ctx: CheckContext) -> str:
                                hint="all 31 days, those without a big order too: a series of the days at midnight UTC, "
                                     "LEFT JOIN orders on the range [day, day + 1 day) with total_amount > 1000 in the ON "
                                     "clause (in WHERE it drops the empty days), count(o.id); ORDER BY day")
+    ctx.same_rows_after(_big_orders_at_the_edges, sql, BIG_ORDERS_PER_DAY, ordered=True, normalize=_day_first,
+                        what="with an order of exactly 1,000.00 on December 10th and one of 1,500.00 placed at "
+                             "exactly midnight on December 11th, your query",
+                        hint="above 1,000 is total_amount > 1000 (1,000.00 is not above); a day is [midnight, next "
+                             "midnight): created_at >= day AND created_at < day + interval '1 day'")
     zero = sum(1 for _, n in expected if n == 0)
     return f"31 days, {zero} of them without a big order"

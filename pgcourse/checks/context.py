@@ -324,6 +324,22 @@ class CheckContext:
                      hint="compute the result from the tables: numbers or ids typed in fit one dataset only")
         return expected
 
+    def same_rows_after(self, change: Callable[[psycopg.Connection], Any], answer_sql: str, reference_sql: str, *,
+                        what: str, hint: str, ordered: bool = False,
+                        normalize: Callable[[tuple], tuple] | None = None) -> None:
+        """Run ``change(conn)`` as the learner (rows at a boundary the data lack: a tie, a midnight), then the
+        answer and the reference, compare them, and roll everything back: a query that is only right by luck fails."""
+        norm = normalize or (lambda row: row)
+        conn = self.learner
+        with conn.transaction(force_rollback=True):
+            change(conn)
+            cur = conn.execute(answer_sql)
+            got = cur.fetchall() if cur.description else []
+            columns = [c.name for c in cur.description or []]
+            expected = conn.execute(reference_sql).fetchall()
+        compare_rows([norm(r) for r in got], [norm(r) for r in expected], ordered=ordered, what=what,
+                     columns=columns, hint=hint)
+
     def explain(self, query: str, params: Any = None, *, analyze: bool = False, as_learner: bool = True,
                 settings: dict[str, str] | None = None, buffers: bool = False) -> Plan:
         """The plan of a query (as the learner by default, so it sees the learner's indexes and settings);

@@ -140,6 +140,21 @@ def test_5_2_not_in_over_anonymous_events_fails_with_the_null_lesson(ch):
           "no user at all", "NOT EXISTS")
 
 
+@pytest.mark.parametrize("sql", [
+    """SELECT u.id FROM users u WHERE NOT EXISTS (SELECT FROM events e WHERE e.user_id = u.id
+       AND e.occurred_at BETWEEN '2025-12-01' AND '2025-12-02')""",
+    """SELECT u.id FROM users u WHERE NOT EXISTS (SELECT FROM events e WHERE e.user_id = u.id
+       AND e.occurred_at > '2025-12-01' AND e.occurred_at < '2025-12-02')""",
+])
+def test_5_2_a_day_with_the_wrong_bounds_fails_at_midnight(ch, sql):
+    fails(ch, "5.2", sql, "exactly 2025-12-02 00:00", "BETWEEN includes the next midnight")
+
+
+def test_5_2_not_in_without_the_nulls_passes(ch):
+    passes(ch, "5.2", """SELECT id FROM users u WHERE u.id NOT IN (SELECT coalesce(user_id, -1) FROM events
+                         WHERE occurred_at >= '2025-12-01' AND occurred_at < '2025-12-02');""")
+
+
 @pytest.mark.parametrize("sql, reason", [
     ("SELECT u.id FROM users u WHERE NOT EXISTS (SELECT FROM events e WHERE e.user_id = u.id)", "missing"),
     ("""SELECT u.id FROM users u WHERE NOT EXISTS (SELECT FROM events e WHERE e.user_id = u.id
@@ -176,6 +191,10 @@ def test_5_3_right_answers_pass(ch, sql):
 ])
 def test_5_3_wrong_answers_fail(ch, sql, reason):
     fails(ch, "5.3", sql, reason)
+
+
+def test_5_3_stopping_before_user_100_fails(ch):
+    fails(ch, "5.3", C.TOP3_ORDERS.replace("u.id <= 100", "u.id < 100"), "when user 100 has orders", "u.id <= 100")
 
 
 def test_5_3_the_ties_are_rolled_back(ch):
@@ -596,6 +615,16 @@ def test_5_15_wrong_answers_fail(ch, sql, reason):
     fails(ch, "5.15", sql, reason)
 
 
+@pytest.mark.parametrize("sql", [
+    C.BIG_ORDERS_PER_DAY.replace("total_amount > 1000", "total_amount >= 1000"),
+    """SELECT d::date, count(o.id) FROM generate_series(date '2025-12-01', date '2025-12-31', interval '1 day') d
+       LEFT JOIN orders o ON o.created_at BETWEEN d AND d + interval '1 day' AND o.total_amount > 1000
+       GROUP BY d ORDER BY d""",
+])
+def test_5_15_at_least_1000_or_a_day_that_includes_the_next_midnight_fails(ch, sql):
+    fails(ch, "5.15", sql, "exactly 1,000.00", "total_amount > 1000")
+
+
 def test_5_15_right_days_in_the_wrong_order_fail(ch):
     fails(ch, "5.15", C.BIG_ORDERS_PER_DAY.replace("ORDER BY day", "ORDER BY day DESC"), "wrong order", "ORDER BY")
 
@@ -604,3 +633,27 @@ def test_5_15_hard_coded_days_fail_on_the_second_dataset(ch):
     _sql(ch, "UPDATE orders SET total_amount = 5000 WHERE id = (SELECT min(id) FROM orders WHERE created_at >= '2025-12-05')")
     rows = [(f"{d}", n) for d, n in _rows(ch, C.BIG_ORDERS_PER_DAY)]
     fails(ch, "5.15", f"SELECT day::date, n FROM (VALUES {_values(rows)}) AS t (day, n) ORDER BY 1", "second sample dataset")
+
+
+# ---- issue 11's "Done when", on the notebook's own dataset ------------------------------------------------
+@pytest.fixture
+def small(make_chapter):
+    chapter = make_chapter("05", size="small")
+    yield chapter
+    if chapter._learner_conn is not None:
+        chapter._learner_conn.close()
+
+
+def test_result_checks_fail_values_typed_in_from_small_and_right_rows_in_the_wrong_order(small):
+    """The values of `small` typed in fail on the second dataset; right rows in another order fail where the task
+    asks for an order (5.15: by day; 5.13: by rank), and pass where it does not (5.4)."""
+    days = [(f"{d}", n) for d, n in _rows(small, C.BIG_ORDERS_PER_DAY)]
+    fails(small, "5.15", f"SELECT day::date, n FROM (VALUES {_values(days)}) AS t (day, n) ORDER BY 1",
+          "second sample dataset")
+    countries = _rows(small, C.COUNTRY_COUNTS)
+    fails(small, "5.4", f"SELECT * FROM (VALUES {_values(countries)}) AS t (country_code, users, live, verified_live)",
+          "second sample dataset")
+    fails(small, "5.15", C.BIG_ORDERS_PER_DAY.replace("ORDER BY day", "ORDER BY orders, day"), "wrong order", "ORDER BY")
+    ids = ", ".join(str(r[0]) for r in _rows(small, C.SEARCH_RESULTS))
+    fails(small, "5.13", f"SELECT id, name FROM products WHERE id IN ({ids}) ORDER BY id", "wrong order", "ORDER BY")
+    passes(small, "5.4", C.COUNTRY_COUNTS + " ORDER BY users DESC")

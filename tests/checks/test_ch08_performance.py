@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pgcourse.checks import ch08_performance as C
+from pgcourse.magics import save_answer
 from pgcourse.plans import explain
 from tests.checks.helpers import fails, passes
 
@@ -236,6 +237,23 @@ def test_8_5_or_spelled_out_reads_too_many_pages(small):
                "OR (created_at = '2025-06-30 12:00:00+00' AND id > 500000) ORDER BY created_at, id LIMIT 20")
 
 
+@pytest.mark.parametrize("answer", [
+    "SELECT id, created_at, total_amount FROM orders WHERE created_at > '2025-06-30 12:00:00+00' "
+    "ORDER BY created_at, id LIMIT 20",
+    "SELECT id, created_at, total_amount FROM orders WHERE (created_at, id) >= ('2025-06-30 12:00:00+00', 500000) "
+    "ORDER BY created_at, id LIMIT 20",
+])
+def test_8_5_a_cursor_on_created_at_alone_or_including_the_last_row_fails(small, answer):
+    _sql(small, C.KEYSET_INDEX)
+    fails(small, "8.5", "another order has the same created_at", "strictly greater", sql=answer)
+
+
+def test_8_5_a_range_on_created_at_then_the_tie_passes(small):
+    _sql(small, C.KEYSET_INDEX)
+    passes(small, "8.5", sql="SELECT id, created_at, total_amount FROM orders WHERE created_at >= '2025-06-30 12:00:00+00' "
+                             "AND (created_at > '2025-06-30 12:00:00+00' OR id > 500000) ORDER BY created_at, id LIMIT 20")
+
+
 def test_8_5_without_the_index_fails(ch):
     fails(ch, "8.5", "sequential scan", C.KEYSET_INDEX, sql=C.KEYSET_REFERENCE)
 
@@ -282,37 +300,184 @@ def test_8_6_counts_of_everybody_fail(ch):
 
 
 # ---- 8.7 N+1 in one statement ---------------------------------------------------------------------------
-@pytest.mark.parametrize("answer", [
-    C.N_PLUS_ONE_REFERENCE,
-    """SELECT u.id, u.username,
+ORDER_KEYS = ("id", "total_amount", "created_at")
+
+
+def _answer_8_7(ch, function) -> None:
+    """What the notebook's harness cell does: run the function in every scenario, save what came back."""
+    save_answer(ch, "8.7", value=C.try_pages(function, ch.url))
+
+
+def n_plus_one(conn, n):
+    """The loop of the notebook: the page, then a statement per user."""
+    users = conn.execute("SELECT id, username FROM users ORDER BY id LIMIT %s", [n]).fetchall()
+    return [(uid, name, [dict(zip(ORDER_KEYS, o)) for o in conn.execute(
+        "SELECT id, total_amount, created_at FROM orders WHERE user_id = %s ORDER BY created_at, id", [uid])])
+        for uid, name in users]
+
+
+def json_agg_left_join(conn, n):
+    return conn.execute(C.N_PLUS_ONE_REFERENCE, [n]).fetchall()
+
+
+def subquery_per_user(conn, n):
+    """A correlated subquery per user in the SELECT list: still one statement."""
+    return conn.execute("""SELECT u.id, u.username,
               coalesce((SELECT jsonb_agg(jsonb_build_object('id', o.id, 'total_amount', o.total_amount,
                                                             'created_at', o.created_at) ORDER BY o.created_at, o.id)
                         FROM orders o WHERE o.user_id = u.id), '[]'::jsonb) AS orders
-       FROM users u ORDER BY u.id LIMIT 20""",
-    """SELECT u.id, u.username, coalesce(l.orders, '[]') FROM users u
-       LEFT JOIN LATERAL (SELECT json_agg(x ORDER BY x.created_at, x.id) AS orders
-                          FROM (SELECT id, total_amount, created_at FROM orders WHERE user_id = u.id) x) l ON true
-       WHERE u.id IN (SELECT id FROM users ORDER BY id LIMIT 20) ORDER BY u.id""",
-])
-def test_8_7_one_statement_in_any_shape_passes(ch, answer):
-    passes(ch, "8.7", sql=answer)
+       FROM users u ORDER BY u.id LIMIT %s""", [n]).fetchall()
 
 
-def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
-    guide = """SELECT u.id, u.username,
-                      json_agg(json_build_object('id', o.id, 'total_amount', o.total_amount, 'created_at', o.created_at)
-                               ORDER BY o.created_at, o.id) AS orders
-               FROM (SELECT id, username FROM users ORDER BY id LIMIT 20) u LEFT JOIN orders o ON o.user_id = u.id
-               GROUP BY u.id, u.username ORDER BY u.id"""
-    fails(ch, "8.7", "id is null", "FILTER (WHERE o.id IS NOT NULL)", sql=guide)
+def join_grouped_in_python(conn, n, order=lambda oid, total, created: dict(zip(ORDER_KEYS, (oid, total, created)))):
+    """The notebook's page_join, orders made dicts: one join grouped in Python (Decimals, datetimes), a dict
+    {id: (username, orders)}."""
+    page = {}
+    for uid, name, oid, total, created in conn.execute(
+            "SELECT u.id, u.username, o.id, o.total_amount, o.created_at "
+            "FROM (SELECT id, username FROM users ORDER BY id LIMIT %s) u "
+            "LEFT JOIN orders o ON o.user_id = u.id ORDER BY u.id, o.created_at, o.id", [n]):
+        page.setdefault(uid, (name, []))[1].extend([] if oid is None else [order(oid, total, created)])
+    return page
 
 
-def test_8_7_orders_in_another_order_fail(ch):
-    fails(ch, "8.7", "expected", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC"))
+def two_statements(conn, n):
+    """The users, then all their orders at once (= ANY): 2 statements whatever n, grouped in Python."""
+    users = conn.execute("SELECT id, username FROM users ORDER BY id LIMIT %s", [n]).fetchall()
+    orders = conn.execute("SELECT user_id, id, total_amount, created_at FROM orders WHERE user_id = ANY(%s) "
+                          "ORDER BY created_at, id", [[u for u, _ in users]]).fetchall()
+    return [(uid, name, [dict(zip(ORDER_KEYS, o[1:])) for o in orders if o[0] == uid]) for uid, name in users]
+
+
+def _rewritten(*changes: tuple[str, str]):
+    """A one-statement function running the reference query with each (old, new) text replaced."""
+    query = C.N_PLUS_ONE_REFERENCE
+    for old, new in changes:
+        assert old in query
+        query = query.replace(old, new)
+
+    def page(conn, n):
+        return conn.execute(query, [n]).fetchall()
+    return page
+
+
+@pytest.mark.parametrize("function", [json_agg_left_join, subquery_per_user, join_grouped_in_python])
+def test_8_7_one_statement_in_any_shape_passes(ch, function):
+    _answer_8_7(ch, function)
+    passes(ch, "8.7")
+
+
+def test_8_7_the_n_plus_one_loop_fails_naming_the_counts(ch):
+    _answer_8_7(ch, n_plus_one)
+    fails(ch, "8.7", "21 statements for a page of 20 users and 6 for 5", "N+1", "json_agg")
+
+
+def test_8_7_two_statements_per_page_fail_with_the_count(ch):
+    _answer_8_7(ch, two_statements)
+    fails(ch, "8.7", "2 statements for a page of 20 users and 2 for 5")
+
+
+def test_8_7_several_statements_in_one_text_count_as_several(ch):
+    def users_then_orders(conn, n):
+        cur = conn.execute("SELECT 1; " + C.N_PLUS_ONE_REFERENCE.replace("%s", str(n)))
+        cur.nextset()
+        return cur.fetchall()
+    _answer_8_7(ch, users_then_orders)
+    fails(ch, "8.7", "2 statements")
+
+
+def test_8_7_queries_on_another_connection_are_not_counted_and_fail(ch):
+    _answer_8_7(ch, lambda conn, n: ch.query(C.N_PLUS_ONE_REFERENCE, [n]))
+    fails(ch, "8.7", "no statement through the connection", "conn")
 
 
 def test_8_7_users_in_another_order_fail(ch):
-    fails(ch, "8.7", "wrong order", sql=C.N_PLUS_ONE_REFERENCE.replace("ORDER BY u.id", "ORDER BY u.username"))
+    _answer_8_7(ch, _rewritten(("ORDER BY u.id", "ORDER BY u.username")))
+    fails(ch, "8.7", "wrong order", "ORDER BY")
+
+
+def test_8_7_orders_in_another_order_fail(ch):
+    _answer_8_7(ch, _rewritten(("ORDER BY o.created_at, o.id", "ORDER BY o.id DESC")))
+    fails(ch, "8.7", "the orders of user", "wrong order", "created_at, then id")
+
+
+def test_8_7_orders_by_id_fail_although_ids_follow_created_at_in_the_dataset(ch):
+    _answer_8_7(ch, _rewritten(("ORDER BY o.created_at, o.id", "ORDER BY o.id")))
+    fails(ch, "8.7", "first order is moved last in time", "ORDER BY o.created_at, o.id")
+
+
+def test_8_7_the_guides_json_agg_fails_on_users_without_orders(ch):
+    _answer_8_7(ch, _rewritten(("coalesce(json_agg", "json_agg"), (" FILTER (WHERE o.id IS NOT NULL), '[]')", "")))
+    fails(ch, "8.7", "id is null", "FILTER (WHERE o.id IS NOT NULL)")
+
+
+def test_8_7_null_instead_of_an_empty_array_fails(ch):
+    _answer_8_7(ch, _rewritten(("coalesce(json_agg", "json_agg"), (", '[]') AS orders", " AS orders")))
+    fails(ch, "8.7", "null", "coalesce")
+
+
+def test_8_7_orders_as_tuples_without_their_names_fail(ch):
+    _answer_8_7(ch, lambda conn, n: join_grouped_in_python(conn, n, order=lambda *values: values))
+    fails(ch, "8.7", "each order is an object", "id, total_amount and created_at")
+
+
+def test_8_7_a_page_size_typed_in_fails_on_the_page_of_5(ch):
+    _answer_8_7(ch, lambda conn, n: json_agg_left_join(conn, 20))
+    fails(ch, "8.7", "a page of 5", "returns 20 rows; expected 5", "LIMIT %s")
+
+
+def test_8_7_a_range_of_ids_instead_of_the_first_n_fails(ch):
+    _answer_8_7(ch, _rewritten(("(SELECT id, username FROM users ORDER BY id LIMIT %s) u",
+                                "(SELECT id, username FROM users WHERE id <= %s) u")))
+    fails(ch, "8.7", "a user with id 0", "ORDER BY id LIMIT n")
+
+
+def test_8_7_an_error_in_the_function_is_reported(ch):
+    _answer_8_7(ch, lambda conn, n: conn.execute("SELECT * FROM no_such_table").fetchall())
+    fails(ch, "8.7", "raised an error", "UndefinedTable")
+
+
+def test_8_7_an_unsolved_function_fails(ch):
+    _answer_8_7(ch, lambda conn, n: None)
+    fails(ch, "8.7", "returned nothing")
+
+
+def test_8_7_nothing_saved_fails(ch):
+    fails(ch, "8.7", "no answer saved for 8.7")
+
+
+@pytest.mark.parametrize("value", [[1, 2, 3], {"a page of 20": 1}, "done"])
+def test_8_7_a_value_that_is_not_the_harness_results_fails(ch, value):
+    fails(ch, "8.7", "not the harness's results", "try_pages", value=value)
+
+
+def test_8_7_the_harness_leaves_the_database_as_it_was(ch):
+    state = "SELECT (SELECT count(*) FROM users), (SELECT max(created_at) FROM orders), (SELECT count(*) FROM order_items)"
+    before = ch.query(state)
+    _answer_8_7(ch, lambda conn, n: conn.execute("DELETE FROM order_items") and None)
+    assert ch.query(state) == before
+    assert ch.query("SELECT count(*) FROM users WHERE id = 0") == [(0,)]
+
+
+def test_the_counting_connection_counts_every_statement_it_sends(ch):
+    with C.Counting.connect(ch.url) as conn, conn.transaction(force_rollback=True):
+        conn.execute("SELECT 1").fetchall()
+        assert conn.statements == 1
+        conn.execute("SELECT 1; SELECT 2; SELECT 3")
+        assert conn.statements == 4
+        conn.cursor().executemany("SELECT %s", [(1,), (2,), (3,)])
+        assert conn.statements == 7
+        list(conn.cursor().stream("SELECT generate_series(1, 3)"))
+        assert conn.statements == 8
+        with conn.cursor().copy("COPY (SELECT 1) TO STDOUT") as copy:
+            list(copy)
+        assert conn.statements == 9
+        with conn.cursor(name="page") as cur:
+            cur.execute("SELECT generate_series(1, 10)")  # DECLARE
+            cur.fetchmany(3)  # FETCH
+            cur.scroll(2)  # MOVE
+            cur.fetchall()  # FETCH
+        assert conn.statements == 13
 
 
 # ---- 8.8 sorts ------------------------------------------------------------------------------------------
