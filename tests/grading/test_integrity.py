@@ -245,7 +245,8 @@ def test_no_chapter_notebook_reaches_for_the_administrator(path):
 
     nb = nbformat.read(path, as_version=4)
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
-    assert not [s for s in sources if "ch.admin(" in s or "ch.server" in s or "pgcourse.server" in s]
+    # ch.server_log_file() is a path the kernel may or may not be able to read, not the administrator
+    assert not [s for s in sources if "ch.admin(" in s or re.search(r"ch\.server\b", s) or "pgcourse.server" in s]
 
 
 @pytest.mark.parametrize("path", _chapter_notebooks(), ids=lambda p: p.stem)
