@@ -373,7 +373,7 @@ def kernel_env(server: pg.Server, dbname: str, size: str | None, home) -> dict[s
     if size:
         env["PGCOURSE_DATASET_SIZE"] = size
     if server.log_file:  # the kernel gets the server as a URL: say where its log is (ch.server_log_file())
-        env["PGCOURSE_SERVER_LOG"] = str(server.log_file)
+        env[pg.settings.SERVER_LOG_ENV] = str(server.log_file)
     return env
 
 
@@ -526,7 +526,7 @@ class Chapter:
     def server_log_file(self) -> Path | None:
         """The server's log when this kernel can read it (the course's own server, or the one a headless run was
         given), else None: chapter 06 reads a deadlock there."""
-        log = (self.server.log_file if self.server else None) or os.environ.get("PGCOURSE_SERVER_LOG") or None
+        log = (self.server.log_file if self.server else None) or os.environ.get(pg.settings.SERVER_LOG_ENV) or None
         return Path(log) if log else None
 
     def scratch_connect(self) -> psycopg.Connection:

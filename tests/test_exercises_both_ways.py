@@ -45,6 +45,8 @@ class CourseRun:
 def _grade_course(folder: Path, server, tmp_path: Path, *size: str) -> CourseRun:
     tmp_path.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PGCOURSE_DATABASE_URL=server.url, PGCOURSE_HOME=str(tmp_path / "home"))
+    if server.log_file:  # the grader reads the server's log as on the course's own server: attempts count
+        env["PGCOURSE_SERVER_LOG"] = str(server.log_file)
     result = subprocess.run(
         [sys.executable, "-m", "pgcourse", "grade", str(folder), "--jobs", JOBS, *size, "--pass-mark", "100",
          "--out", str(tmp_path), "--junit", str(tmp_path / "grades.xml")],

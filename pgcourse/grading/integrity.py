@@ -137,6 +137,16 @@ _LOGIN_FAILED = re.compile(r"password authentication failed for user|no pg_hba\.
                            r"is not permitted to log in", re.I)
 
 
+_DATABASE_REFUSED = re.compile(r'permission denied for database "(?P<name>(?:[^"]|"")+)"', re.I)
+
+
+def _own_database_refused(msg: str, databases: set[str]) -> bool:
+    """A refusal on one of the run's own databases (chapter 10 shows a LOGIN role without CONNECT
+    refused at its own database's door): inside, not an attempt on anything else."""
+    match = _DATABASE_REFUSED.search(msg)
+    return bool(match) and match["name"].replace('""', '"') in databases
+
+
 @dataclass
 class LogWatch:
     """Reads what the server logged while one notebook ran (only where the course can read the log)."""
@@ -177,7 +187,7 @@ class LogWatch:
                 what = f"a login as {user or 'an unknown role'} to database {db or '?'} was refused ({msg})"
             elif user in roles and db and db not in databases:
                 what = f"tried something in database {db}: {msg}"
-            elif user in roles and _OUTSIDE.search(msg):
+            elif user in roles and _OUTSIDE.search(msg) and not _own_database_refused(msg, databases):
                 what = f"tried something outside its database and was refused: {msg}"
             else:
                 continue

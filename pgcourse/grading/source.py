@@ -15,7 +15,7 @@ def grading_server() -> Iterator[tuple[Server, str]]:
     """Yield (server, a sentence saying where it comes from); stop whatever was started for grading."""
     url = pg.url_from_env()
     if url:
-        server = Server(backend="url", url=url)
+        server = pg.url_server(url)
         pg.connect(url).close()
         yield server, f"your server from PGCOURSE_DATABASE_URL ({server.masked_url})"
         return

@@ -73,6 +73,12 @@ def url_from_env() -> str | None:
     return url or None
 
 
+def url_server(url: str) -> Server:
+    """A server given by URL, with its log file when ``PGCOURSE_SERVER_LOG`` names one."""
+    log = os.environ.get(settings.SERVER_LOG_ENV, "").strip()
+    return Server(backend="url", url=url, log_file=Path(log) if log else None)
+
+
 def up(prefer: str | None = None) -> Startup:
     """Make sure a server is running and return it (idempotent).
 
@@ -80,7 +86,7 @@ def up(prefer: str | None = None) -> Startup:
     """
     url = url_from_env()
     if url and prefer is None:
-        server = Server(backend="url", url=url)
+        server = url_server(url)
         connect(url).close()  # raises ServerUnavailable with a clear message
         return Startup(server, [f"using your server from {settings.DATABASE_URL_ENV}"])
     if prefer == "docker" or (prefer is None and docker_source.engine_answers()):
@@ -103,7 +109,7 @@ def current() -> Server:
     """
     url = url_from_env()
     if url:
-        return Server(backend="url", url=url)
+        return url_server(url)
     if _remembered_backend() == "docker":
         return docker_source.compose_server(project_root())
     server = embedded_cluster().server()

@@ -15,7 +15,7 @@ from . import docker as docker_source
 from . import settings
 from .base import Server, connect
 from .embedded import EmbeddedCluster
-from . import url_from_env
+from . import url_from_env, url_server
 
 
 def choose_backend() -> tuple[str, str]:
@@ -32,7 +32,7 @@ def ephemeral_server(workdir: Path | None = None) -> Iterator[Server]:
     """Yield a running server; stop and delete whatever was started for it afterwards."""
     backend, _ = choose_backend()
     if backend == "url":
-        server = Server(backend="url", url=url_from_env())
+        server = url_server(url_from_env())
         connect(server.url).close()
         yield server
     elif backend == "docker":

@@ -43,6 +43,10 @@ WELL_KNOWN_PASSWORDS = frozenset({"", DEFAULT_PASSWORD, "postgres", "password", 
 #: Where the course looks for a server first.
 DATABASE_URL_ENV = "PGCOURSE_DATABASE_URL"
 
+#: The server's log file, for a server given by URL whose log this machine can read (the grader then
+#: reports what a graded notebook tried and was refused; chapter 06 reads a deadlock there).
+SERVER_LOG_ENV = "PGCOURSE_SERVER_LOG"
+
 #: The major version the course is written for.
 POSTGRES_MAJOR = 18
 

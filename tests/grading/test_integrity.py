@@ -290,3 +290,23 @@ ch.conn().commit()'''))
         checker = conn.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'pgcourse_checker'")
         assert checker.fetchone() == (False, False, False)
     _innocent_scores_full_marks(course_server, write_nb)
+
+
+def _log_watch(tmp_path, *lines: str) -> integrity.LogWatch:
+    log = tmp_path / "server.log"
+    log.write_text("".join(f"2026-11-29 23:40:00.123 UTC [4242] {line}\n" for line in lines))
+    return integrity.LogWatch(log, 0)
+
+
+def test_a_role_of_the_run_refused_at_its_own_databases_door_is_not_an_attempt(tmp_path):
+    """Chapter 10's LOGIN role without CONNECT, refused at the grading database it belongs to, is a lesson."""
+    watch = _log_watch(tmp_path, 'grade_db_demo_login@grade_db FATAL:  permission denied for database "grade_db"')
+    assert watch.attempts(roles={"grade_ch10_x", "grade_db_demo_login"}, databases={"grade_db", "grade_db_scratch"}) == []
+
+
+def test_a_role_of_the_run_refused_at_another_database_is_an_attempt(tmp_path):
+    watch = _log_watch(tmp_path, 'grade_ch10_x@postgres FATAL:  permission denied for database "postgres"',
+                       'grade_ch10_x@grade_db ERROR:  permission denied for database "ch04_indexes"')
+    found = watch.attempts(roles={"grade_ch10_x"}, databases={"grade_db"})
+    assert [i.kind for i in found] == ["attempt", "attempt"], found
+    assert "postgres" in found[0].message and "ch04_indexes" in found[1].message
