@@ -274,12 +274,18 @@ def drop_database(server: pg.Server, dbname: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def open_transactions(server: pg.Server, dbname: str) -> list[str]:
-    """Sessions on a database that are inside a transaction, in words (what dropping it rolls back)."""
+def open_transactions(server: pg.Server, dbname: str, roles: list[str] | None = None, *,
+                      running: bool = True) -> list[str]:
+    """Sessions on a database that are inside a transaction, in words (what dropping it rolls back).
+
+    ``roles``: only those roles' sessions (a grade run's, not the server's workers nor the grader's own);
+    ``running``: also sessions running a statement, not only those left idle in a transaction.
+    """
+    states = "state LIKE 'idle in transaction%%'" + (" OR state = 'active'" if running else "")
     with server.connect() as conn:
-        rows = conn.execute("SELECT coalesce(nullif(application_name, ''), 'a session'), state FROM pg_stat_activity "
-                            "WHERE datname = %s AND (state LIKE 'idle in transaction%%' OR state = 'active') "
-                            "AND pid <> pg_backend_pid() ORDER BY 1", [dbname]).fetchall()
+        rows = conn.execute(f"SELECT coalesce(nullif(application_name, ''), 'a session'), state FROM pg_stat_activity "
+                            f"WHERE datname = %s AND ({states}) AND pid <> pg_backend_pid() "
+                            "AND (%s::text[] IS NULL OR usename = ANY(%s)) ORDER BY 1", [dbname, roles, roles]).fetchall()
     return [f"{name} was {state}: rolled back" for name, state in rows]
 
 

@@ -59,19 +59,6 @@ def _stop_sessions(server: Server, roles: list[str]) -> None:
                      "AND pid <> pg_backend_pid()", [roles])
 
 
-def _open_transactions(server: Server, dbname: str, role: str) -> list[str]:
-    """The run's sessions (its role's, and roles it made) left inside a transaction, in words; not the
-    server's own workers (autovacuum) nor the grader's connections."""
-    with server.connect() as conn:
-        rows = conn.execute(
-            "SELECT coalesce(nullif(a.application_name, ''), 'a session of ' || a.usename), a.state "
-            "FROM pg_stat_activity a WHERE a.datname = %s AND a.backend_type = 'client backend' "
-            "AND a.state LIKE 'idle in transaction%%' AND a.pid <> pg_backend_pid() "
-            "AND (a.usename = %s OR a.usename = ANY(%s)) ORDER BY 1",
-            [dbname, role, integrity.roles_created_by(server, role)]).fetchall()
-    return [f"{name} was {state}: rolled back" for name, state in rows]
-
-
 def read_notebook(path: Path) -> tuple[NotebookNode | None, ChapterInfo | None, str]:
     """(notebook, chapter, '') for a gradable notebook, else (None, chapter if the name says it, one-line reason)."""
     try:
@@ -155,7 +142,8 @@ def grade_notebook(path: Path, server: Server, *, size: str | None = None, cell_
             found = guard.after_cell(index)
             if index is not None and index == last_cell:
                 found += [Incident("open_transaction", f"left open when the notebook ended: {what}", cell=index + 1)
-                          for what in _open_transactions(server, dbname, role)]
+                          for what in chapter_db.open_transactions(
+                              server, dbname, [role, *integrity.roles_created_by(server, role)], running=False)]
             return found
 
         env = sandbox.env(chapter=info.number, notebook=copy, size=size,
